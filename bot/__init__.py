@@ -1,0 +1,1 @@
+"""WebFones Slack Dialer: place PBX calls from Slack."""

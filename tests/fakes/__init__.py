@@ -1,0 +1,1 @@
+"""Loopback fakes of the WebFones API and the Slack Web API."""
