@@ -1,0 +1,161 @@
+"""The SQLite store: links, the audit log, and the budgets counted from it."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.config import Rate
+from bot.store import Held, Reserved, Store, StoreBusy
+
+ROOMY = Rate(100, 60)
+
+
+class Clock:
+    """A settable clock."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Store:
+    return Store(str(tmp_path / "dialer.db"), clock=clock)
+
+
+def reserve(store: Store, user: str = "U1", dest: str = "+15808675309", **kw) -> Reserved | Held:
+    kw.setdefault("user_rate", ROOMY)
+    kw.setdefault("pbx_rate", ROOMY)
+    return store.reserve_call(user, extension="309", destination=dest, surface="slash", **kw)
+
+
+def test_links_are_kept_by_user_id_and_survive_reopening(tmp_path: Path) -> None:
+    path = str(tmp_path / "dialer.db")
+    first = Store(path)
+    assert first.set_link("U1", "309", "UADMIN") is None
+    previous = first.set_link("U1", "310", "UADMIN")
+    assert previous is not None and previous.extension == "309"
+    first.set_link("U2", "310", "UADMIN")
+    first.close()
+    again = Store(path)
+    assert again.get_link("U1").extension == "310"
+    assert again.users_with_extension("310") == ["U1", "U2"]
+    assert [link.user_id for link in again.list_links()] == ["U1", "U2"]
+    assert again.remove_link("U1").extension == "310"
+    assert again.remove_link("U1") is None
+    assert again.count_links() == 1
+
+
+def test_schema_is_migrated_and_wal_is_on(store: Store) -> None:
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    names = {row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")}
+    assert "m001_links_and_calls" in names
+    assert store.check() == "ok"
+
+
+def test_duplicate_guard_holds_for_ten_seconds_then_frees(store: Store, clock: Clock) -> None:
+    first = reserve(store)
+    assert isinstance(first, Reserved)
+    clock.now += 3
+    held = reserve(store)
+    assert held == Held("duplicate", 7)
+    assert isinstance(reserve(store, dest="+15551234567"), Reserved)
+    clock.now += 8
+    assert isinstance(reserve(store), Reserved)
+
+
+def test_a_failed_call_does_not_block_a_retry(store: Store, clock: Clock) -> None:
+    first = reserve(store)
+    store.finish_call(first.call_id, outcome="no_devices", sent=True, pbx_status=400, latency_ms=5)
+    clock.now += 1
+    assert isinstance(reserve(store), Reserved)
+
+
+def test_user_budget_counts_from_the_log(store: Store, clock: Clock) -> None:
+    rate = Rate(3, 60)
+    for n in range(3):
+        assert isinstance(reserve(store, dest=f"+1580867530{n}", user_rate=rate), Reserved)
+        clock.now += 10
+    held = reserve(store, dest="+15808675309", user_rate=rate)
+    assert held == Held("user_rate", 30)
+    assert isinstance(reserve(store, user="U2", user_rate=rate), Reserved)
+    clock.now += 31
+    assert isinstance(reserve(store, dest="+15808675309", user_rate=rate), Reserved)
+
+
+def test_pbx_budget_is_shared_and_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
+    path = str(tmp_path / "dialer.db")
+    rate = Rate(5, 900)
+    store = Store(path, clock=clock)
+    for n in range(5):
+        assert isinstance(reserve(store, user=f"U{n}", pbx_rate=rate), Reserved)
+    store.close()
+    restarted = Store(path, clock=clock)
+    held = reserve(restarted, user="U9", pbx_rate=rate)
+    assert isinstance(held, Held) and held.reason == "pbx_rate" and held.wait_seconds == 900
+
+
+def test_concurrent_reservations_never_overspend(store: Store) -> None:
+    rate = Rate(20, 900)
+    results: list[object] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        result = reserve(store, user=f"U{n}", pbx_rate=rate)
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(isinstance(r, Reserved) for r in results) == 20
+
+
+def test_pbx_cooldown_holds_every_call(store: Store, clock: Clock) -> None:
+    store.block_pbx_until(clock.now + 45)
+    held = reserve(store)
+    assert held == Held("pbx_cooldown", 45)
+
+
+def test_refusals_and_holds_are_in_the_log(store: Store, clock: Clock) -> None:
+    store.record_refusal(
+        "U1", extension="309", destination="+18765551234", surface="slash", outcome="refused_region"
+    )
+    reserve(store)
+    reserve(store)
+    outcomes = [record.outcome for record in store.recent_calls(user_id="U1")]
+    assert outcomes == ["held_duplicate", "pending", "refused_region"]
+    assert store.recent_calls(user_id="U1")[0].at_utc.endswith("Z")
+
+
+def test_old_rows_are_pruned(store: Store, clock: Clock) -> None:
+    reserve(store)
+    clock.now += 91 * 86400
+    reserve(store)
+    assert store.prune_calls(90) == 1
+    assert len(store.recent_calls()) == 1
+
+
+def test_a_locked_database_fails_clearly_and_writes_nothing(store: Store) -> None:
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreBusy):
+            store.set_link("U1", "309", "UADMIN")
+    finally:
+        other.execute("ROLLBACK")
+    assert store.get_link("U1") is None
