@@ -111,7 +111,8 @@ def _region(name: str, code: str) -> str:
     code = code.strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
         raise SettingsError(
-            f"{name} has {code!r}, which is not a country code: use two-letter ISO codes like US, CA."
+            f"{name} has {code!r}, which is not a country code: "
+            "use two-letter ISO codes like US, CA."
         )
     return code
 
@@ -148,7 +149,9 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, upper: int) -
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping; raise SettingsError naming the first bad one."""
-    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", "the bot token from OAuth & Permissions (xoxb-…)")
+    bot_token = _token(
+        env, "SLACK_BOT_TOKEN", "xoxb-", "the bot token from OAuth & Permissions (xoxb-…)"
+    )
     app_token = None
     if _get(env, "SLACK_APP_TOKEN"):
         app_token = _token(
@@ -166,7 +169,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         slack_app_token=app_token,
         slack_signing_secret=signing_secret,
         slack_api_url=_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL, trailing_slash=True),
-        webfones_api_key=_required(env, "WEBFONES_API_KEY", "the key from your WebFones administrator"),
+        webfones_api_key=_required(
+            env, "WEBFONES_API_KEY", "the key from your WebFones administrator"
+        ),
         webfones_base_url=_url(
             env, "WEBFONES_BASE_URL", DEFAULT_WEBFONES_BASE_URL, trailing_slash=False
         ),

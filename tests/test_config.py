@@ -85,4 +85,9 @@ def test_secrets_stay_out_of_repr() -> None:
     text = repr(settings)
     for secret in ("xoxb-1234-abcd", "shh-secret", "pbx-secret-key", "xapp-1-abcd"):
         assert secret not in text
-    assert set(settings.secrets) == {"xoxb-1234-abcd", "shh-secret", "pbx-secret-key", "xapp-1-abcd"}
+    assert set(settings.secrets) == {
+        "xoxb-1234-abcd",
+        "shh-secret",
+        "pbx-secret-key",
+        "xapp-1-abcd",
+    }

@@ -1,0 +1,233 @@
+"""The one dialing path every surface shares: resolve, gate, place, record, explain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bot import messages, numbers
+from bot.config import Settings
+from bot.dialer import DialerError, RateLimited, WebFonesClient
+from bot.store import Held, Reserved, Store, StoreBusy
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+EXTENSION = re.compile(r"^\d{2,8}$")
+DEFAULT_COOLDOWN_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a call goes: what the PBX gets, what the user reads, what the log keeps."""
+
+    pbx_digits: str
+    display: str
+    audit: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Nothing was sent; `text` tells the user why."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Started:
+    """A call slot is reserved; `announcement` is the immediate 'Calling…' line."""
+
+    call_id: int
+    user_id: str
+    extension: str
+    target: Target
+    surface: str
+
+    @property
+    def announcement(self) -> str:
+        """The immediate reply while the PBX works."""
+        return messages.calling(self.target.display, self.extension)
+
+
+class Database:
+    """Runs blocking Store calls on a small thread pool so the event loop never waits."""
+
+    def __init__(self, store: Store, workers: int = 8) -> None:
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call fn(*args, **kwargs) on the pool and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+
+    def close(self) -> None:
+        """Finish queued work and stop the pool."""
+        self._pool.shutdown(wait=True)
+
+
+def admins_hint(settings: Settings) -> str:
+    """Who a user should ask about links, in words."""
+    if settings.admins:
+        names = ", ".join(f"<@{user_id}>" for user_id in sorted(settings.admins))
+        return f"an admin ({names})"
+    return "a workspace admin"
+
+
+class DialService:
+    """Turns a request to call into exactly one PBX call, or a clear reason why not."""
+
+    def __init__(self, settings: Settings, db: Database, dialer: WebFonesClient) -> None:
+        self.settings = settings
+        self.db = db
+        self.dialer = dialer
+        self._in_flight: set[asyncio.Task] = set()
+
+    async def resolve(self, user_id: str, text: str, surface: str) -> Target | Refused:
+        """Read what the user typed as a colleague, an extension or an external number."""
+        text = numbers.strip_slack_markup(text)
+        mention = MENTION.match(text)
+        if mention:
+            return await self._colleague(user_id, mention[1], surface)
+        settings = self.settings
+        emergency = numbers.is_emergency(text, settings.default_region, settings.allowed_regions)
+        if (
+            not emergency
+            and EXTENSION.match(text)
+            and await self.db.run(self.db.store.users_with_extension, text)
+        ):
+            return Target(pbx_digits=text, display=text, audit=text)
+        result = numbers.resolve_external(text, settings.default_region, settings.allowed_regions)
+        if isinstance(result, numbers.Refusal):
+            return await self._refuse(
+                user_id, text, surface, f"refused_{result.reason}", result.text
+            )
+        return Target(pbx_digits=result.pbx_digits, display=result.display, audit=result.e164)
+
+    async def _colleague(self, user_id: str, colleague: str, surface: str) -> Target | Refused:
+        link = await self.db.run(self.db.store.get_link, colleague)
+        if link is None:
+            text = messages.colleague_not_linked(colleague)
+            return await self._refuse(user_id, f"<@{colleague}>", surface, "refused_unlinked", text)
+        return Target(pbx_digits=link.extension, display=link.extension, audit=link.extension)
+
+    async def _refuse(
+        self, user_id: str, destination: str, surface: str, outcome: str, text: str
+    ) -> Refused:
+        try:
+            link = await self.db.run(self.db.store.get_link, user_id)
+            await self.db.run(
+                self.db.store.record_refusal,
+                user_id,
+                extension=link.extension if link else None,
+                destination=destination[:64],
+                surface=surface,
+                outcome=outcome,
+                detail=text,
+            )
+        except StoreBusy:
+            log.warning("call log busy; refusal for %s not recorded", user_id)
+        return Refused(text)
+
+    async def begin(self, user_id: str, target: Target, surface: str) -> Started | Refused:
+        """Check the caller's link, the duplicate guard and the budgets; reserve a call slot."""
+        store = self.db.store
+        link = await self.db.run(store.get_link, user_id)
+        if link is None:
+            text = messages.not_linked(admins_hint(self.settings))
+            return await self._refuse(user_id, target.audit, surface, "refused_unlinked", text)
+        if target.pbx_digits == link.extension:
+            text = messages.own_extension(link.extension)
+            return await self._refuse(user_id, target.audit, surface, "refused_own_extension", text)
+        try:
+            slot = await self.db.run(
+                store.reserve_call,
+                user_id,
+                extension=link.extension,
+                destination=target.audit,
+                surface=surface,
+                user_rate=self.settings.user_rate,
+                pbx_rate=self.settings.pbx_rate,
+            )
+        except StoreBusy:
+            return Refused(messages.store_busy())
+        if isinstance(slot, Held):
+            return Refused(messages.held(slot, target.display))
+        assert isinstance(slot, Reserved)
+        return Started(slot.call_id, user_id, link.extension, target, surface)
+
+    async def finish(self, started: Started) -> str:
+        """Ask the PBX for the call, log the outcome and answer the sentence for the user."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            return await self._place(started)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _place(self, started: Started) -> str:
+        began = time.monotonic()
+        target = started.target
+        try:
+            placed = await self.dialer.place_call(started.extension, target.pbx_digits)
+        except DialerError as error:
+            await self._record_failure(started, error)
+            retry_after = error.retry_after if isinstance(error, RateLimited) else None
+            return messages.failure(error.kind, target.display, started.extension, retry_after)
+        except Exception:
+            log.exception("unexpected failure placing call %s", started.call_id)
+            await self._finish(started, "error", True, None, _ms(began), "unexpected")
+            return messages.unexpected_error()
+        await self._finish(started, "placed", True, placed.status, placed.latency_ms, "")
+        return messages.placed(target.display, started.extension)
+
+    async def _record_failure(self, started: Started, error: DialerError) -> None:
+        if isinstance(error, RateLimited):
+            pause = error.retry_after or DEFAULT_COOLDOWN_SECONDS
+            await self.db.run(self.db.store.block_pbx_until, time.time() + pause)
+        await self._finish(
+            started, error.kind, error.sent, error.status, error.latency_ms, error.detail
+        )
+
+    async def _finish(
+        self,
+        started: Started,
+        outcome: str,
+        sent: bool,
+        status: int | None,
+        latency_ms: int,
+        detail: str,
+    ) -> None:
+        try:
+            await self.db.run(
+                self.db.store.finish_call,
+                started.call_id,
+                outcome=outcome,
+                sent=sent,
+                pbx_status=status,
+                latency_ms=latency_ms,
+                detail=detail,
+            )
+        except Exception:
+            log.exception("could not record the outcome of call %s", started.call_id)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait for calls already sent to the PBX to be answered, up to `timeout` seconds."""
+        pending = [task for task in self._in_flight if not task.done()]
+        if pending:
+            log.info("waiting for %d call(s) in flight", len(pending))
+            await asyncio.wait(pending, timeout=timeout)
+
+
+def _ms(since: float) -> int:
+    return int((time.monotonic() - since) * 1000)

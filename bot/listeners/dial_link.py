@@ -1,0 +1,106 @@
+"""`/dial-link`: admins link Slack users to extensions; anyone sees their own."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import messages
+from bot.admins import AdminDirectory
+from bot.calls import Database, admins_hint
+from bot.config import Settings
+from bot.store import StoreBusy
+
+MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+EXTENSION = re.compile(r"^\d{2,8}$")
+LOG_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class LinkCommand:
+    """A parsed /dial-link: what to do, to whom, with which extension."""
+
+    action: str  # show, help, list, log, link, remove, invalid
+    user_id: str | None = None
+    extension: str | None = None
+    problem: str | None = None
+
+
+def parse(text: str) -> LinkCommand:
+    """Read the words of a /dial-link command."""
+    words = text.split()
+    if not words:
+        return LinkCommand("show")
+    head = words[0].lower()
+    if head in ("help", "?") and len(words) == 1:
+        return LinkCommand("help")
+    if head == "list" and len(words) == 1:
+        return LinkCommand("list")
+    if head == "log" and len(words) <= 2:
+        user = MENTION.match(words[1]) if len(words) == 2 else None
+        if len(words) == 2 and not user:
+            return LinkCommand("invalid", problem=messages.link_not_understood(text))
+        return LinkCommand("log", user_id=user[1] if user else None)
+    mention = MENTION.match(words[0])
+    if not mention:
+        return LinkCommand("invalid", problem=messages.link_not_understood(text))
+    if len(words) != 2:
+        return LinkCommand("invalid", problem=messages.link_not_understood(text))
+    if words[1].lower() in ("remove", "unlink", "delete"):
+        return LinkCommand("remove", user_id=mention[1])
+    if not EXTENSION.match(words[1]):
+        return LinkCommand("invalid", problem=messages.bad_extension(words[1]))
+    return LinkCommand("link", user_id=mention[1], extension=words[1])
+
+
+ADMIN_ACTIONS = frozenset({"list", "log", "link", "remove"})
+
+
+def register(app: AsyncApp, settings: Settings, db: Database, admins: AdminDirectory) -> None:
+    """Attach the /dial-link command."""
+    store = db.store
+
+    async def handle_dial_link(ack: AsyncAck, command: dict) -> None:
+        user_id = command["user_id"]
+        request = parse(command.get("text") or "")
+        if request.action == "help":
+            await ack(text=messages.LINK_USAGE, response_type="ephemeral")
+            return
+        if request.action == "invalid":
+            await ack(text=request.problem, response_type="ephemeral")
+            return
+        if request.action == "show":
+            link = await db.run(store.get_link, user_id)
+            await ack(text=messages.link_shown(link), response_type="ephemeral")
+            return
+        if not await admins.is_admin(user_id):
+            await ack(text=messages.not_admin(admins_hint(settings)), response_type="ephemeral")
+            return
+        try:
+            text = await _admin_action(request, user_id)
+        except StoreBusy:
+            text = "The link database is busy right now, so nothing changed. Please try again."
+        await ack(text=text, response_type="ephemeral")
+
+    async def _admin_action(request: LinkCommand, admin_id: str) -> str:
+        if request.action == "list":
+            return messages.link_list(await db.run(store.list_links))
+        if request.action == "log":
+            records = await db.run(store.recent_calls, user_id=request.user_id, limit=LOG_LIMIT)
+            return messages.call_log(records, request.user_id)
+        assert request.user_id is not None
+        if request.action == "remove":
+            previous = await db.run(store.remove_link, request.user_id)
+            return messages.unlinked(request.user_id, previous)
+        assert request.extension is not None
+        previous = await db.run(store.set_link, request.user_id, request.extension, admin_id)
+        others = [
+            other
+            for other in await db.run(store.users_with_extension, request.extension)
+            if other != request.user_id
+        ]
+        return messages.linked(request.user_id, request.extension, previous, others)
+
+    app.command("/dial-link")(handle_dial_link)

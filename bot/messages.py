@@ -1,0 +1,239 @@
+"""Every sentence a user sees: pure functions from an outcome to Slack text or blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.store import CallRecord, Held, Link
+
+DIAL_USAGE = (
+    "*How to dial:* `/dial 580-867-5309`, `/dial +44 20 7946 0958`, `/dial @colleague` "
+    "or `/dial 310` for an extension. Your own phones ring first; answer and the call "
+    "connects. You can also right-click a message with a number and pick "
+    "*Dial a number in this message*."
+)
+
+LINK_USAGE = (
+    "*`/dial-link`* shows your extension.\n"
+    "Admins: `/dial-link @user 309` links or changes, `/dial-link @user remove` unlinks, "
+    "`/dial-link list` lists everyone, `/dial-link log` or `/dial-link log @user` shows "
+    "recent calls.\n"
+    "Extensions are 2 to 8 digits."
+)
+
+
+def who(target: str) -> str:
+    """How a destination reads in a sentence: a display number, or 'extension 310'."""
+    return target if target.startswith("+") else f"extension {target}"
+
+
+def calling(display: str, extension: str) -> str:
+    """The immediate reply while the PBX is asked to connect the call."""
+    return f":telephone_receiver: Calling {who(display)} from extension {extension}…"
+
+
+def placed(display: str, extension: str) -> str:
+    """The PBX accepted the call."""
+    return (
+        f":white_check_mark: Your phones on extension {extension} are ringing — answer to be "
+        f"connected to {who(display)}."
+    )
+
+
+def not_linked(admins_hint: str) -> str:
+    """The user has no extension yet."""
+    return (
+        "You don't have a phone extension linked yet, so I can't place calls for you. "
+        f"Ask {admins_hint} to run `/dial-link @you EXTENSION`."
+    )
+
+
+def colleague_not_linked(user_id: str) -> str:
+    """A `/dial @colleague` whose colleague has no extension."""
+    return (
+        f"<@{user_id}> has no extension linked, so I can't call them from here. "
+        "An admin can link them with `/dial-link`."
+    )
+
+
+def own_extension(extension: str) -> str:
+    """Dialing yourself would only ring your own phones."""
+    return f"Extension {extension} is your own extension — pick someone else to call."
+
+
+def held(hold: Held, display: str) -> str:
+    """Why nothing was sent: a duplicate, or a budget that is spent for now."""
+    wait = _seconds(hold.wait_seconds)
+    if hold.reason == "duplicate":
+        return (
+            f"Already calling {who(display)} — your phones should be ringing. "
+            f"If they don't, try again in {wait}."
+        )
+    if hold.reason == "user_rate":
+        return f"You've placed a lot of calls in a short time. Please wait {wait} and try again."
+    if hold.reason == "pbx_cooldown":
+        return (
+            "The phone system asked us to slow down, so I'm not sending calls for now. "
+            f"Please try again in {wait}."
+        )
+    return (
+        "This workspace has used up its calls to the phone system for the moment. "
+        f"Please try again in {wait}."
+    )
+
+
+def store_busy() -> str:
+    """The call log stayed locked; nothing was dialed."""
+    return "The call log is busy right now, so nothing was dialed. Please try again in a moment."
+
+
+def _seconds(count: int) -> str:
+    return "1 second" if count == 1 else f"{count} seconds"
+
+
+def failure(kind: str, display: str, extension: str, retry_after: float | None = None) -> str:
+    """One plain sentence per way the PBX can fail: what happened and what to do."""
+    target = who(display)
+    sentences = {
+        "invalid_extension": (
+            f"The phone system doesn't recognise extension {extension}, so the call to "
+            f"{target} wasn't placed. Ask an admin to check your link with `/dial-link`."
+        ),
+        "no_devices": (
+            f"None of the phones on extension {extension} is online, so I couldn't call "
+            f"{target}. Sign in to your desk phone or softphone and try again."
+        ),
+        "key_missing": (
+            "The dialer is misconfigured: the phone system wants an API key, so no call was "
+            "placed. Admins should check the dialer's settings."
+        ),
+        "key_rejected": (
+            "The dialer is misconfigured: the phone system refused its API key, so no call was "
+            "placed. Admins should check the dialer's settings."
+        ),
+        "not_found": (
+            "The dialer is misconfigured: the phone system's address is wrong, so no call was "
+            "placed. Admins should check the dialer's settings."
+        ),
+        "rate_limited": (
+            "The phone system is getting too many calls from this workspace right now, so "
+            f"{target} wasn't called. Please try again in "
+            f"{_seconds(int(retry_after or 60))}."
+        ),
+        "pbx_error": (
+            f"The phone system had a problem and didn't place the call to {target}. "
+            "Please try again in a minute; if it keeps happening, tell an admin."
+        ),
+        "timeout": (
+            f"The phone system didn't answer in time. Your phones may still ring for {target} "
+            "— give it a moment before trying again, so you don't call twice."
+        ),
+        "unreachable": (
+            f"I couldn't reach the phone system, so {target} wasn't called. Please try again "
+            "in a minute; if it keeps happening, tell an admin."
+        ),
+    }
+    return sentences.get(kind, sentences["pbx_error"])
+
+
+def unexpected_error() -> str:
+    """Something in the bot itself went wrong; no details leak."""
+    return "Something went wrong on my side and the call wasn't placed. Please try again."
+
+
+def no_number_in_message() -> str:
+    """The message shortcut found nothing to dial."""
+    return (
+        "I couldn't find a phone number in that message. You can type one with "
+        "`/dial 580-867-5309`."
+    )
+
+
+def choose_number(numbers: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Blocks offering one button per (display, e164) number found in a message."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"dial_choice_{index}",
+            "text": {"type": "plain_text", "text": display[:75]},
+            "value": e164,
+        }
+        for index, (display, e164) in enumerate(numbers)
+    ]
+    return [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "That message has several numbers. Which one?"},
+        },
+        {"type": "actions", "block_id": "dial_choice", "elements": buttons},
+    ]
+
+
+def link_shown(link: Link | None) -> str:
+    """Answer to a plain `/dial-link`: your own extension."""
+    if link is None:
+        return "You don't have an extension linked yet. An admin can link you with `/dial-link`."
+    return f"Your extension is {link.extension}. `/dial 580-867-5309` calls from it."
+
+
+def linked(user_id: str, extension: str, previous: Link | None, others: list[str]) -> str:
+    """An admin linked or changed a link."""
+    if previous is None:
+        text = f"Linked <@{user_id}> to extension {extension}."
+    elif previous.extension == extension:
+        text = f"<@{user_id}> was already linked to extension {extension}."
+    else:
+        text = f"Changed <@{user_id}> from extension {previous.extension} to {extension}."
+    if others:
+        shared = ", ".join(f"<@{other}>" for other in others)
+        text += f" Note: extension {extension} is also linked to {shared}."
+    return text
+
+
+def unlinked(user_id: str, previous: Link | None) -> str:
+    """An admin removed a link."""
+    if previous is None:
+        return f"<@{user_id}> had no extension linked; nothing to remove."
+    return f"Removed <@{user_id}>'s link to extension {previous.extension}."
+
+
+def link_list(links: list[Link]) -> str:
+    """Every link, for admins."""
+    if not links:
+        return "No one is linked yet. Link someone with `/dial-link @user 309`."
+    lines = [f"• extension {link.extension}: <@{link.user_id}>" for link in links]
+    return f"*{len(links)} linked:*\n" + "\n".join(lines)
+
+
+def not_admin(admins_hint: str) -> str:
+    """A non-admin tried to change links."""
+    return f"Only {admins_hint} can link or unlink extensions. `/dial-link` on its own shows yours."
+
+
+def bad_extension(text: str) -> str:
+    """An extension that is not 2 to 8 digits."""
+    return f"“{quote(text)}” isn't an extension: extensions are 2 to 8 digits, like 309."
+
+
+def link_not_understood(text: str) -> str:
+    """A `/dial-link` we could not parse."""
+    return f"I didn't understand “{quote(text)}”.\n{LINK_USAGE}"
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """User text made safe to echo: no backticks, bounded length."""
+    text = " ".join(text.replace("`", "'").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def call_log(records: list[CallRecord], user_id: str | None) -> str:
+    """Recent audit rows for admins."""
+    scope = f" for <@{user_id}>" if user_id else ""
+    if not records:
+        return f"No calls logged{scope} yet."
+    lines = [
+        f"• {r.at_utc} <@{r.user_id}> ext {r.extension or '—'} → {r.destination or '—'} "
+        f"via {r.surface}: *{r.outcome}*" + (f" ({r.pbx_status})" if r.pbx_status else "")
+        for r in records
+    ]
+    return f"*Last {len(records)} calls{scope}:*\n" + "\n".join(lines)

@@ -1,0 +1,192 @@
+"""Build Slack request bodies and sign them the way Slack does (see SLACK-WIRE.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from slack_sdk.signature import SignatureVerifier
+
+DEFAULT_TEAM_ID = "T0123ABCD"
+DEFAULT_CHANNEL_ID = "C0123ABCD"
+DEFAULT_APP_ID = "A0123ABCD"
+VERIFICATION_TOKEN = "XXXX"
+
+
+def slash_command_payload(
+    command: str,
+    text: str,
+    *,
+    user_id: str,
+    user_name: str = "jdoe",
+    response_url: str,
+    team_id: str = DEFAULT_TEAM_ID,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    trigger_id: str = "111.222.abc",
+) -> dict[str, str]:
+    """Return the fields of a slash command as a dict of strings, in Slack's order."""
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "team_domain": "acme",
+        "channel_id": channel_id,
+        "channel_name": "general",
+        "user_id": user_id,
+        "user_name": user_name,
+        "command": command,
+        "text": text,
+        "api_app_id": DEFAULT_APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+
+
+def slash_command_body(
+    command: str,
+    text: str,
+    *,
+    user_id: str,
+    user_name: str = "jdoe",
+    response_url: str,
+    team_id: str = DEFAULT_TEAM_ID,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    trigger_id: str = "111.222.abc",
+) -> str:
+    """Return a slash command form-encoded like Slack does ('+' -> %2B, space -> '+')."""
+    fields = slash_command_payload(
+        command,
+        text,
+        user_id=user_id,
+        user_name=user_name,
+        response_url=response_url,
+        team_id=team_id,
+        channel_id=channel_id,
+        trigger_id=trigger_id,
+    )
+    return urllib.parse.urlencode(fields)
+
+
+def message_action_payload(
+    *,
+    user_id: str,
+    text: str,
+    response_url: str,
+    blocks: list[dict[str, Any]] | None = None,
+    callback_id: str = "dial_from_message",
+    user_name: str = "jdoe",
+    message_user: str = "U222",
+    team_id: str = DEFAULT_TEAM_ID,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+) -> dict[str, Any]:
+    """Return a message shortcut payload; the message has 'blocks' only when given."""
+    message_ts = "1583636382.000300"
+    message: dict[str, Any] = {"type": "message", "user": message_user, "ts": message_ts}
+    message["text"] = text
+    if blocks is not None:
+        message["blocks"] = blocks
+    return {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": "1583637157.207593",
+        "team": {"id": team_id, "domain": "acme"},
+        "user": {"id": user_id, "name": user_name},
+        "channel": {"id": channel_id, "name": "general"},
+        "callback_id": callback_id,
+        "trigger_id": "111.222.xxx",
+        "message_ts": message_ts,
+        "message": message,
+        "response_url": response_url,
+    }
+
+
+def block_actions_payload(
+    *,
+    user_id: str,
+    action_id: str,
+    value: str,
+    response_url: str,
+    block_id: str = "b1",
+    text: str | None = None,
+    user_name: str = "jdoe",
+    team_id: str = DEFAULT_TEAM_ID,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+) -> dict[str, Any]:
+    """Return a button click from an ephemeral message (no 'message' object, like Slack)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "api_app_id": DEFAULT_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {
+            "type": "message",
+            "message_ts": "111.222",
+            "channel_id": channel_id,
+            "is_ephemeral": True,
+        },
+        "trigger_id": "111.222.valid",
+        "team": {"id": team_id, "domain": "acme"},
+        "channel": {"id": channel_id, "name": "general"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "type": "button",
+                "text": {"type": "plain_text", "text": value if text is None else text},
+                "value": value,
+                "action_ts": "1596530385.194939",
+            }
+        ],
+    }
+
+
+def interactive_body(payload: dict[str, Any]) -> str:
+    """Return the form body Slack posts for interactivity: payload=<urlencoded JSON>."""
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def signed_headers(
+    body: str,
+    signing_secret: str,
+    *,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
+    """Return Content-Type, X-Slack-Request-Timestamp and X-Slack-Signature for a body."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+    }
+
+
+def post_signed(
+    url: str,
+    body: str,
+    signing_secret: str,
+    *,
+    timestamp: int | None = None,
+    signature: str | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, str, float]:
+    """POST a signed body; return (status, response text, seconds taken), even for 4xx/5xx."""
+    headers = signed_headers(body, signing_secret, timestamp=timestamp)
+    if signature is not None:
+        headers["X-Slack-Signature"] = signature
+    request = urllib.request.Request(url, data=body.encode("utf-8"), headers=headers, method="POST")
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+            text = response.read().decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as error:
+        status = error.code
+        text = error.read().decode("utf-8", errors="replace")
+    return status, text, time.perf_counter() - started

@@ -1,0 +1,462 @@
+"""A loopback fake of the Slack Web API plus a catcher for response_url posts.
+
+Runs a real ``ThreadingHTTPServer`` on 127.0.0.1 in a background thread so that an app in
+another process (``python -m bot`` with ``SLACK_API_URL=fake.api_url``) can talk to it.
+All recorded times (``ApiCall.at``, ``ResponsePost.at``) are ``time.monotonic()`` values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import socket
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+TEAM_ID = "T0123ABCD"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+
+# Form-encoded Web API params that Slack clients send as JSON strings; decoded for tests.
+_JSON_PARAMS = frozenset({"blocks", "attachments", "view", "metadata", "unfurls"})
+
+# Status -> body, as hooks.slack.com answers response_url posts.
+_RESPONSE_URL_BODIES = {
+    200: "ok",
+    400: "invalid_payload",
+    403: "action_prohibited",
+    404: "no_service",
+    410: "channel_is_archived",
+    500: "rollup_error",
+}
+
+
+@dataclass
+class ApiCall:
+    """One Web API call: method, merged query/form/JSON params, the token used, and when."""
+
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    at: float
+
+
+@dataclass
+class ResponsePost:
+    """One POST to a response_url: its path, JSON body, when, and the status answered."""
+
+    path: str
+    body: dict[str, Any]
+    at: float
+    status: int = 200
+
+
+@dataclass
+class _Override:
+    body: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_sockets(self) -> None:
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = 30
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log."""
+
+    def do_GET(self) -> None:
+        """Answer GETs (health checks, stray API calls) like POSTs."""
+        self.do_POST()
+
+    def do_POST(self) -> None:
+        """Route /api/<method> and /response/<id>."""
+        fake = self.server.fake
+        parsed = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if fake.response_delay:
+            time.sleep(fake.response_delay)
+        if parsed.path.startswith("/api/"):
+            method = parsed.path[len("/api/") :]
+            params = _parse_params(parsed.query, raw, self.headers.get("Content-Type", ""))
+            token = _bearer(self.headers.get("Authorization")) or params.pop("token", None)
+            params.pop("token", None)
+            status, body, headers = fake._handle_api(method, params, token)
+            self._send(status, json.dumps(body), "application/json; charset=utf-8", headers)
+        elif parsed.path.startswith("/response/"):
+            status = fake._handle_response_post(parsed.path, raw, self.headers)
+            text = _RESPONSE_URL_BODIES.get(status, "error")
+            self._send(status, text, "text/html")
+        else:
+            self._send(404, "not found", "text/plain")
+
+    def _send(
+        self, status: int, text: str, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        data = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _bearer(header: str | None) -> str | None:
+    if header and header.lower().startswith("bearer "):
+        return header[len("bearer ") :].strip()
+    return None
+
+
+def _parse_params(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
+    params: dict[str, Any] = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    if not raw:
+        return params
+    text = raw.decode("utf-8", errors="replace")
+    if "json" in content_type:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            params.update(body)
+        return params
+    for key, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
+        if key in _JSON_PARAMS and value[:1] in ("{", "["):
+            try:
+                params[key] = json.loads(value)
+                continue
+            except ValueError:
+                pass
+        params[key] = value
+    return params
+
+
+class FakeSlack:
+    """A fake Slack Web API and response_url endpoint on a free 127.0.0.1 port."""
+
+    def __init__(
+        self, *, bot_token: str = "xoxb-test-token", app_token: str = "xapp-test-token"
+    ) -> None:
+        """Prepare the fake; call start() (or use it as a context manager) to serve."""
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.users: dict[str, dict[str, Any]] = {}
+        self.api_calls: list[ApiCall] = []
+        self.response_posts: list[ResponsePost] = []
+        self.response_status: int = 200
+        self.response_delay: float = 0.0
+        self.socket_mode_url: str | None = None
+        self.url = ""
+        self.api_url = ""
+        self._overrides: dict[str, _Override] = {}
+        self._cond = threading.Condition()
+        self._counter = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeSlack:
+        """Bind a free port and serve in a daemon thread."""
+        if self._server is not None:
+            return self
+        self._server = _Server(self)
+        port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.api_url = self.url + "/api/"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeSlack:{port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close kept-alive connections and join the server thread."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_open_sockets()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        """Start and return the fake."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the fake."""
+        self.stop()
+
+    # ------------------------------------------------------------------ set-up helpers
+
+    def response_url(self, name: str | None = None) -> str:
+        """Return a fresh, unique response_url on this fake (optionally labelled by name)."""
+        label = urllib.parse.quote(name, safe="") + "-" if name else ""
+        return f"{self.url}/response/{label}{next(self._counter)}-{uuid.uuid4().hex[:12]}"
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        real_name: str | None = None,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_primary_owner: bool = False,
+        deleted: bool = False,
+        is_bot: bool = False,
+    ) -> dict[str, Any]:
+        """Add (or replace) a workspace user shaped like Slack's user object; return it."""
+        name = name or user_id.lower()
+        real_name = real_name or name.replace(".", " ").title()
+        profile: dict[str, Any] = {"display_name": name, "real_name": real_name}
+        if email is not None:
+            profile["email"] = email
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": real_name,
+            "deleted": deleted,
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_primary_owner": is_primary_owner,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "tz": "America/Chicago",
+            "profile": profile,
+        }
+        with self._cond:
+            self.users[user_id] = user
+        return user
+
+    def set_method_response(
+        self,
+        method: str,
+        body: dict[str, Any] | None,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Make `method` answer `body` (e.g. {"ok": False, "error": "ratelimited"}); None resets."""
+        with self._cond:
+            if body is None:
+                self._overrides.pop(method, None)
+            else:
+                self._overrides[method] = _Override(body, status, dict(headers or {}))
+
+    # ------------------------------------------------------------------ inspection
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        """Return the recorded calls to one Web API method, oldest first."""
+        with self._cond:
+            return [call for call in self.api_calls if call.method == method]
+
+    def posts_to(self, response_url: str) -> list[dict[str, Any]]:
+        """Return the JSON bodies posted to one response_url, oldest first."""
+        path = urllib.parse.urlsplit(response_url).path
+        with self._cond:
+            return [post.body for post in self.response_posts if post.path == path]
+
+    def wait_for_posts(
+        self, response_url: str, count: int = 1, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """Block until `count` posts reached response_url; AssertionError shows what arrived."""
+        path = urllib.parse.urlsplit(response_url).path
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                bodies = [post.body for post in self.response_posts if post.path == path]
+                if len(bodies) >= count:
+                    return bodies
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    others = [(p.path, p.body) for p in self.response_posts if p.path != path]
+                    raise AssertionError(
+                        f"expected {count} post(s) to {path} within {timeout}s, got "
+                        f"{len(bodies)}: {bodies!r}; posts to other response_urls: {others!r}; "
+                        f"api calls: {[c.method for c in self.api_calls]!r}"
+                    )
+                self._cond.wait(remaining)
+
+    def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[ApiCall]:
+        """Block until `count` calls to `method` were recorded; AssertionError otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                calls = [call for call in self.api_calls if call.method == method]
+                if len(calls) >= count:
+                    return calls
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} call(s) to {method} within {timeout}s, got "
+                        f"{len(calls)}; all calls: {[c.method for c in self.api_calls]!r}"
+                    )
+                self._cond.wait(remaining)
+
+    def reset(self) -> None:
+        """Forget recorded calls and posts (users and settings are kept)."""
+        with self._cond:
+            self.api_calls.clear()
+            self.response_posts.clear()
+
+    # ------------------------------------------------------------------ request handling
+
+    def _handle_response_post(self, path: str, raw: bytes, headers: Any) -> int:
+        text = raw.decode("utf-8", errors="replace")
+        body: Any
+        try:
+            body = json.loads(text) if text else {}
+        except ValueError:
+            # Tolerate form posts (payload=<json>) and plain text; record what we can.
+            form = dict(urllib.parse.parse_qsl(text))
+            try:
+                body = json.loads(form["payload"]) if "payload" in form else form
+            except ValueError:
+                body = {"_raw": text}
+        if not isinstance(body, dict):
+            body = {"_raw": body}
+        status = self.response_status
+        with self._cond:
+            self.response_posts.append(ResponsePost(path, body, time.monotonic(), status))
+            self._cond.notify_all()
+        return status
+
+    def _handle_api(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._cond:
+            self.api_calls.append(ApiCall(method, params, token, time.monotonic()))
+            override = self._overrides.get(method)
+            self._cond.notify_all()
+        if override is not None:
+            return override.status, override.body, override.headers
+        if method == "apps.connections.open":
+            if token != self.app_token:
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            return 200, {"ok": True, "url": self.socket_mode_url}, {}
+        handler = self._methods().get(method)
+        if handler is None:
+            return 404, {"ok": False, "error": "unknown_method"}, {}
+        if token != self.bot_token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        return 200, handler(params), {}
+
+    def _methods(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "auth.test": self._auth_test,
+            "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
+            "views.publish": self._view,
+            "views.open": self._view,
+            "views.update": self._view,
+            "views.push": self._view,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "conversations.open": self._conversations_open,
+        }
+
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://acme.slack.com/",
+            "team": "Acme",
+            "user": "dialer",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            user = self.users.get(str(params.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _users_lookup_by_email(self, params: dict[str, Any]) -> dict[str, Any]:
+        email = str(params.get("email", "")).strip().lower()
+        with self._cond:
+            for user in self.users.values():
+                if email and str(user["profile"].get("email", "")).lower() == email:
+                    return {"ok": True, "user": user}
+        return {"ok": False, "error": "users_not_found"}
+
+    def _view(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        view = dict(view) if isinstance(view, dict) else {}
+        view_id = params.get("view_id") or f"V{next(self._counter):010d}"
+        view.update({"id": view_id, "team_id": TEAM_ID, "hash": uuid.uuid4().hex[:16]})
+        return {"ok": True, "view": view}
+
+    def _ts(self) -> str:
+        return f"{time.time():.0f}.{next(self._counter):06d}"
+
+    def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        ts = self._ts()
+        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts}
+        message.update({k: params[k] for k in ("text", "blocks") if k in params})
+        return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+
+    def _post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._ts()}
+
+    def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = str(params.get("users", "")).replace(" ", "")
+        suffix = users.replace(",", "").upper()[-9:] or "0"
+        return {"ok": True, "channel": {"id": f"D{suffix}"}}
