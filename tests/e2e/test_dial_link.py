@@ -1,0 +1,57 @@
+"""/dial-link end to end: the admin gate, link changes, and links surviving a restart."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import ADMIN, World
+
+
+def test_anyone_sees_their_own_extension(world: World) -> None:
+    _, ack, _ = world.link("", user="UALICE001")
+    assert ack["text"].startswith("Your extension is 309")
+    _, ack, _ = world.link("", user="UNOLINK01")
+    assert "don't have an extension" in ack["text"]
+
+
+def test_help_shows_usage(world: World) -> None:
+    _, ack, _ = world.link("help", user="UALICE001")
+    assert "/dial-link @user 309" in ack["text"]
+
+
+def test_non_admin_cannot_change_links_and_is_told_who_can(world: World) -> None:
+    _, ack, _ = world.link("<@UBOB00001> 999", user="UALICE001")
+    assert f"<@{ADMIN}>" in ack["text"] and "Only" in ack["text"]
+    _, ack, _ = world.link("", user="UBOB00001")
+    assert "310" in ack["text"]
+    _, ack, _ = world.link("list", user="UALICE001")
+    assert "Only" in ack["text"]
+
+
+def test_workspace_owner_counts_as_admin(world: World) -> None:
+    _, ack, _ = world.link("<@UNOLINK01|nolink> 412", user="UOWNER001")
+    assert ack["text"] == "Linked <@UNOLINK01> to extension 412."
+
+
+def test_change_remove_and_list(world: World) -> None:
+    _, ack, _ = world.link("<@UALICE001> 319")
+    assert ack["text"] == "Changed <@UALICE001> from extension 309 to 319."
+    _, ack, _ = world.link("list")
+    assert "extension 319: <@UALICE001>" in ack["text"]
+    _, ack, _ = world.link("<@UALICE001> remove")
+    assert "Removed <@UALICE001>'s link to extension 319" in ack["text"]
+    _, ack, _ = world.dial("580-867-5309", user="UALICE001")
+    assert "don't have a phone extension linked" in ack["text"]
+
+
+def test_bad_input_gets_a_specific_answer(world: World) -> None:
+    _, ack, _ = world.link("<@UBOB00001> 3")
+    assert "isn't an extension" in ack["text"] and "2 to 8 digits" in ack["text"]
+    _, ack, _ = world.link("bob 310")
+    assert "I didn't understand “bob 310”" in ack["text"]
+
+
+def test_links_survive_a_restart(world: World) -> None:
+    world.stop()
+    world.start()
+    _, ack, response_url = world.dial("580-867-5309", user="UCAROL001")
+    assert "from extension 311" in ack["text"]
+    assert "ringing" in world.final_reply(response_url)
