@@ -9,13 +9,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admins import AdminDirectory
 from bot.calls import DialService
-from bot.listeners import actions, dial, dial_link, shortcut
+from bot.home import HomePublisher
+from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut
 
 log = logging.getLogger(__name__)
 
 
 def create_app(service: DialService) -> AsyncApp:
-    """Build the Bolt app that serves /dial, /dial-link, the shortcut and the choice buttons."""
+    """Build the Bolt app: commands, shortcuts, buttons, modals and the Home tab."""
     settings = service.settings
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = AsyncApp(
@@ -25,6 +26,8 @@ def create_app(service: DialService) -> AsyncApp:
         raise_error_for_unhandled_request=False,
     )
     admins = AdminDirectory(settings.admins, client)
+    home_tab = HomePublisher(client, service.db, admins)
+    service.after_call = home_tab.call_finished
 
     @app.error
     async def log_unhandled(error: Exception) -> None:
@@ -33,5 +36,8 @@ def create_app(service: DialService) -> AsyncApp:
     dial.register(app, service)
     shortcut.register(app, service)
     actions.register(app, service)
+    modal.register(app, service)
+    home.register(app, service, home_tab)
     dial_link.register(app, settings, service.db, admins)
+    link_requests.register(app, settings, service.db, admins, home_tab)
     return app

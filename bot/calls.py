@@ -6,12 +6,12 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot import messages, numbers
+from bot import messages, numbers, views
 from bot.config import Settings
 from bot.dialer import DialerError, RateLimited, WebFonesClient
 from bot.store import Held, Reserved, Store, StoreBusy
@@ -36,9 +36,10 @@ class Target:
 
 @dataclass(frozen=True)
 class Refused:
-    """Nothing was sent; `text` tells the user why."""
+    """Nothing was sent; `text` tells the user why (and `blocks` may offer a next step)."""
 
     text: str
+    blocks: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ class DialService:
         self.db = db
         self.dialer = dialer
         self._in_flight: set[asyncio.Task] = set()
+        self._background: set[asyncio.Task] = set()
+        #: Called with the user's ID and the outcome sentence after each call ends.
+        self.after_call: Callable[[str, str], Awaitable[None]] | None = None
 
     async def resolve(self, user_id: str, text: str, surface: str) -> Target | Refused:
         """Read what the user typed as a colleague, an extension or an external number."""
@@ -143,7 +147,8 @@ class DialService:
         link = await self.db.run(store.get_link, user_id)
         if link is None:
             text = messages.not_linked(admins_hint(self.settings))
-            return await self._refuse(user_id, target.audit, surface, "refused_unlinked", text)
+            await self._refuse(user_id, target.audit, surface, "refused_unlinked", text)
+            return Refused(text, views.not_linked_blocks(text))
         if target.pbx_digits == link.extension:
             text = messages.own_extension(link.extension)
             return await self._refuse(user_id, target.audit, surface, "refused_own_extension", text)
@@ -169,11 +174,21 @@ class DialService:
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
+        outcome = messages.unexpected_error()
         try:
-            return await self._place(started)
+            outcome = await self._place(started)
+            return outcome
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+            self._notify_after_call(started.user_id, outcome)
+
+    def _notify_after_call(self, user_id: str, outcome: str) -> None:
+        if self.after_call is None:
+            return
+        task = asyncio.create_task(self.after_call(user_id, outcome))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _place(self, started: Started) -> str:
         began = time.monotonic()

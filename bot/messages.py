@@ -15,7 +15,8 @@ DIAL_USAGE = (
 
 LINK_USAGE = (
     "*`/dial-link`* shows your extension.\n"
-    "Admins: `/dial-link @user 309` links or changes, `/dial-link @user remove` unlinks, "
+    "Admins: `/dial-link @user 309` (or `/dial-link alice@example.com 309`) links or changes, "
+    "`/dial-link @user remove` unlinks, "
     "`/dial-link list` lists everyone, `/dial-link log` or `/dial-link log @user` shows "
     "recent calls.\n"
     "Extensions are 2 to 8 digits."
@@ -237,3 +238,40 @@ def call_log(records: list[CallRecord], user_id: str | None) -> str:
         for r in records
     ]
     return f"*Last {len(records)} calls{scope}:*\n" + "\n".join(lines)
+
+
+def ask_workspace_admin() -> str:
+    """No admin could be messaged: the user has to ask in person."""
+    return "Please ask a workspace admin to link you: they can run `/dial-link @you EXTENSION`."
+
+
+def link_already_requested() -> str:
+    """The user pressed the request button again soon after."""
+    return "I've already asked the admins to link you. You'll get a message when it's done."
+
+
+def link_requested(admins: list[str]) -> str:
+    """The admins were asked to link the user."""
+    names = ", ".join(f"<@{admin}>" for admin in admins)
+    return f"I've asked {names} to link you. You'll get a message here when it's done."
+
+
+def you_are_linked(extension: str) -> str:
+    """DM to a user whose link an admin just made."""
+    return (
+        f"You're now linked to extension {extension}. Try `/dial 580-867-5309`, right-click a "
+        "message with a number, or open my Home tab."
+    )
+
+
+def no_user_with_email(email: str) -> str:
+    """users.lookupByEmail found nobody."""
+    return f"No one in this workspace has the email address {quote(email)}."
+
+
+def email_lookup_failed() -> str:
+    """users.lookupByEmail failed for a reason other than 'not found'."""
+    return (
+        "I couldn't look up that email address. Admins: check that the app has the "
+        "users:read.email scope, or link with `/dial-link @user 309`."
+    )

@@ -348,6 +348,16 @@ class Store:
         rows = self._db()["calls"].rows_where(where, args, order_by="at desc, id desc", limit=limit)
         return [_record(row) for row in rows]
 
+    def recent_calls_with_outcomes(
+        self, outcomes: tuple[str, ...], *, limit: int = 5
+    ) -> list[CallRecord]:
+        """The newest audit rows whose outcome is one of `outcomes` (e.g. failures)."""
+        marks = ", ".join("?" for _ in outcomes)
+        rows = self._db()["calls"].rows_where(
+            f"outcome IN ({marks})", list(outcomes), order_by="at desc, id desc", limit=limit
+        )
+        return [_record(row) for row in rows]
+
     def prune_calls(self, older_than_days: int) -> int:
         """Delete audit rows older than the retention period; answer how many went."""
         cutoff = self._clock() - older_than_days * 86400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -23,11 +24,11 @@ def register(app: AsyncApp, service: DialService) -> None:
             return
         target = await service.resolve(user_id, text, "slash")
         if isinstance(target, Refused):
-            await ack(text=target.text, response_type="ephemeral")
+            await ack(text=target.text, blocks=target.blocks, response_type="ephemeral")
             return
         started = await service.begin(user_id, target, "slash")
         if isinstance(started, Refused):
-            await ack(text=started.text, response_type="ephemeral")
+            await ack(text=started.text, blocks=started.blocks, response_type="ephemeral")
             return
         await ack(text=started.announcement, response_type="ephemeral")
         outcome = await service.finish(started)
@@ -36,9 +37,15 @@ def register(app: AsyncApp, service: DialService) -> None:
     app.command("/dial")(handle_dial)
 
 
-async def reply(respond: AsyncRespond, text: str, *, replace: bool = False) -> None:
+async def reply(
+    respond: AsyncRespond,
+    text: str,
+    *,
+    replace: bool = False,
+    blocks: list[dict[str, Any]] | None = None,
+) -> None:
     """Send an ephemeral follow-up through response_url; log, never raise, if Slack refuses."""
     try:
-        await respond(text=text, response_type="ephemeral", replace_original=replace)
+        await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=replace)
     except Exception as error:
         log.warning("could not deliver a reply through response_url: %s", type(error).__name__)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
 from bot.admins import AdminDirectory
@@ -14,8 +17,11 @@ from bot.config import Settings
 from bot.store import StoreBusy
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+EMAIL = re.compile(r"^(?:<mailto:)?([^\s<>|@]+@[^\s<>|@]+\.[^\s<>|@]+)(?:\|[^>]*)?>?$")
 EXTENSION = re.compile(r"^\d{2,8}$")
 LOG_LIMIT = 20
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class LinkCommand:
     user_id: str | None = None
     extension: str | None = None
     problem: str | None = None
+    email: str | None = None
 
 
 def parse(text: str) -> LinkCommand:
@@ -44,25 +51,42 @@ def parse(text: str) -> LinkCommand:
             return LinkCommand("invalid", problem=messages.link_not_understood(text))
         return LinkCommand("log", user_id=user[1] if user else None)
     mention = MENTION.match(words[0])
-    if not mention:
+    email = None if mention else EMAIL.match(words[0])
+    if not (mention or email) or len(words) != 2:
         return LinkCommand("invalid", problem=messages.link_not_understood(text))
-    if len(words) != 2:
-        return LinkCommand("invalid", problem=messages.link_not_understood(text))
+    who = {"user_id": mention[1]} if mention else {"email": email[1]}
     if words[1].lower() in ("remove", "unlink", "delete"):
-        return LinkCommand("remove", user_id=mention[1])
+        return LinkCommand("remove", **who)
     if not EXTENSION.match(words[1]):
         return LinkCommand("invalid", problem=messages.bad_extension(words[1]))
-    return LinkCommand("link", user_id=mention[1], extension=words[1])
+    return LinkCommand("link", extension=words[1], **who)
 
 
-ADMIN_ACTIONS = frozenset({"list", "log", "link", "remove"})
+class EmailNotFound(Exception):
+    """No Slack user has the email address; the message says so to the admin."""
+
+
+async def user_for_email(client: AsyncWebClient, email: str) -> str:
+    """The Slack user ID with this email address, or EmailNotFound with a sentence."""
+    try:
+        found = await client.users_lookupByEmail(email=email)
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code == "users_not_found":
+            raise EmailNotFound(messages.no_user_with_email(email)) from None
+        log.warning("users.lookupByEmail failed: %s", code)
+        raise EmailNotFound(messages.email_lookup_failed()) from None
+    except Exception as error:
+        log.warning("users.lookupByEmail unreachable: %s", type(error).__name__)
+        raise EmailNotFound(messages.email_lookup_failed()) from None
+    return found["user"]["id"]
 
 
 def register(app: AsyncApp, settings: Settings, db: Database, admins: AdminDirectory) -> None:
     """Attach the /dial-link command."""
     store = db.store
 
-    async def handle_dial_link(ack: AsyncAck, command: dict) -> None:
+    async def handle_dial_link(ack: AsyncAck, command: dict, client: AsyncWebClient) -> None:
         user_id = command["user_id"]
         request = parse(command.get("text") or "")
         if request.action == "help":
@@ -78,6 +102,13 @@ def register(app: AsyncApp, settings: Settings, db: Database, admins: AdminDirec
         if not await admins.is_admin(user_id):
             await ack(text=messages.not_admin(admins_hint(settings)), response_type="ephemeral")
             return
+        if request.email:
+            try:
+                found = await user_for_email(client, request.email)
+            except EmailNotFound as problem:
+                await ack(text=str(problem), response_type="ephemeral")
+                return
+            request = replace(request, user_id=found, email=None)
         try:
             text = await _admin_action(request, user_id)
         except StoreBusy:

@@ -50,11 +50,11 @@ async def dial_and_reply(
     """Resolve, gate and place one call, answering through response_url at each step."""
     target = await service.resolve(user_id, text, surface)
     if isinstance(target, Refused):
-        await reply(respond, target.text, replace=replace)
+        await reply(respond, target.text, replace=replace, blocks=target.blocks)
         return
     started = await service.begin(user_id, target, surface)
     if isinstance(started, Refused):
-        await reply(respond, started.text, replace=replace)
+        await reply(respond, started.text, replace=replace, blocks=started.blocks)
         return
     await reply(respond, started.announcement, replace=replace)
     await reply(respond, await service.finish(started), replace=replace)

@@ -175,9 +175,10 @@ def post_signed(
     timestamp: int | None = None,
     signature: str | None = None,
     timeout: float = 10.0,
+    content_type: str = "application/x-www-form-urlencoded",
 ) -> tuple[int, str, float]:
     """POST a signed body; return (status, response text, seconds taken), even for 4xx/5xx."""
-    headers = signed_headers(body, signing_secret, timestamp=timestamp)
+    headers = signed_headers(body, signing_secret, timestamp=timestamp, content_type=content_type)
     if signature is not None:
         headers["X-Slack-Signature"] = signature
     request = urllib.request.Request(url, data=body.encode("utf-8"), headers=headers, method="POST")
@@ -190,3 +191,120 @@ def post_signed(
         status = error.code
         text = error.read().decode("utf-8", errors="replace")
     return status, text, time.perf_counter() - started
+
+
+def event_callback_body(event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID) -> str:
+    """An Events API request body (JSON), as Slack posts it to the request URL."""
+    return json.dumps(
+        {
+            "token": VERIFICATION_TOKEN,
+            "team_id": team_id,
+            "api_app_id": DEFAULT_APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{int(time.time() * 1000)}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "team_id": team_id,
+                    "user_id": "UBOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+        }
+    )
+
+
+def app_home_opened_event(user_id: str) -> dict[str, Any]:
+    """The app_home_opened event for the Home tab."""
+    return {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": "D0123HOME",
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
+def global_shortcut_payload(*, user_id: str, callback_id: str) -> dict[str, Any]:
+    """A global shortcut (from the composer or search): a trigger_id, no response_url."""
+    return {
+        "type": "shortcut",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": DEFAULT_TEAM_ID, "domain": "acme"},
+        "user": {"id": user_id, "username": "jdoe", "team_id": DEFAULT_TEAM_ID},
+        "callback_id": callback_id,
+        "trigger_id": "222.333.global",
+    }
+
+
+def home_button_payload(*, user_id: str, action_id: str, value: str = "") -> dict[str, Any]:
+    """A button click on the App Home tab: a view container and no response_url."""
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": "home",
+        "type": "button",
+        "text": {"type": "plain_text", "text": action_id},
+        "action_ts": f"{time.time():.6f}",
+    }
+    if value:
+        action["value"] = value
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": "jdoe", "name": "jdoe", "team_id": DEFAULT_TEAM_ID},
+        "api_app_id": DEFAULT_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": "VHOME0001"},
+        "trigger_id": "333.444.home",
+        "team": {"id": DEFAULT_TEAM_ID, "domain": "acme"},
+        "view": {"id": "VHOME0001", "type": "home", "callback_id": "", "private_metadata": ""},
+        "actions": [action],
+    }
+
+
+def dm_button_payload(
+    *, user_id: str, action_id: str, value: str, response_url: str
+) -> dict[str, Any]:
+    """A button click in a bot DM (a normal message, with a response_url)."""
+    payload = block_actions_payload(
+        user_id=user_id, action_id=action_id, value=value, response_url=response_url
+    )
+    payload["container"] = {
+        "type": "message",
+        "message_ts": "444.555",
+        "channel_id": "D0123ADMIN",
+        "is_ephemeral": False,
+    }
+    return payload
+
+
+def view_submission_payload(
+    *,
+    user_id: str,
+    callback_id: str,
+    values: dict[str, dict[str, dict[str, Any]]],
+    private_metadata: str = "",
+    view_id: str = "VMODAL001",
+) -> dict[str, Any]:
+    """A modal's submission: state.values keyed by block_id then action_id."""
+    return {
+        "type": "view_submission",
+        "team": {"id": DEFAULT_TEAM_ID, "domain": "acme"},
+        "user": {"id": user_id, "username": "jdoe", "name": "jdoe", "team_id": DEFAULT_TEAM_ID},
+        "api_app_id": DEFAULT_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": "555.666.submit",
+        "view": {
+            "id": view_id,
+            "team_id": DEFAULT_TEAM_ID,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+            "hash": "1599.abc",
+            "title": {"type": "plain_text", "text": "Modal"},
+        },
+        "response_urls": [],
+    }

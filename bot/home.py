@@ -1,0 +1,75 @@
+"""Publishing the App Home tab: built from the store, refreshed after every call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import views
+from bot.admins import AdminDirectory
+from bot.calls import Database
+
+log = logging.getLogger(__name__)
+
+FAILURE_OUTCOMES = (
+    "invalid_extension",
+    "no_devices",
+    "key_missing",
+    "key_rejected",
+    "not_found",
+    "rate_limited",
+    "pbx_error",
+    "timeout",
+    "unreachable",
+    "error",
+)
+
+
+class HomePublisher:
+    """Builds and publishes a user's Home tab; failures are logged, never raised."""
+
+    def __init__(self, client: AsyncWebClient, db: Database, admins: AdminDirectory) -> None:
+        self._client = client
+        self._db = db
+        self._admins = admins
+        self._banners: dict[str, str] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def view_for(self, user_id: str) -> dict:
+        """The Home view this user should see now."""
+        store = self._db.store
+        link = await self._db.run(store.get_link, user_id)
+        calls = await self._db.run(store.recent_calls, user_id=user_id, limit=10)
+        admin = None
+        if await self._admins.is_admin(user_id):
+            admin = views.AdminSummary(
+                linked_users=await self._db.run(store.count_links),
+                recent_failures=await self._db.run(
+                    store.recent_calls_with_outcomes, FAILURE_OUTCOMES, limit=5
+                ),
+            )
+        return views.home_view(link, calls, banner=self._banners.get(user_id), admin=admin)
+
+    async def publish(self, user_id: str, banner: str | None = None) -> None:
+        """Publish (or refresh) the user's Home tab, with a status line when given."""
+        if banner is not None:
+            self._banners[user_id] = banner
+        async with self._locks[user_id]:
+            try:
+                view = await self.view_for(user_id)
+                await self._client.views_publish(user_id=user_id, view=view)
+            except Exception as error:
+                log.warning("could not publish Home for %s: %s", user_id, type(error).__name__)
+
+    async def opened(self, user_id: str) -> None:
+        """The user opened Home: show it fresh, without an old status line."""
+        self._banners.pop(user_id, None)
+        await self.publish(user_id)
+
+    async def call_finished(self, user_id: str, outcome: str) -> None:
+        """Refresh after a call; a call started from Home shows its outcome there."""
+        banner = outcome if user_id in self._banners else None
+        await self.publish(user_id, banner)

@@ -1,0 +1,270 @@
+"""Block Kit views and blocks: App Home, the dial modal, link requests. Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import phonenumbers
+
+from bot.store import CallRecord, Link
+
+DIAL_MODAL = "dial_modal"
+LINK_MODAL = "link_user_modal"
+NUMBER_BLOCK = "number"
+NUMBER_INPUT = "number_input"
+EXTENSION_BLOCK = "extension"
+EXTENSION_INPUT = "extension_input"
+USER_BLOCK = "user"
+USER_INPUT = "user_input"
+
+OPEN_DIAL_MODAL = "open_dial_modal"
+REDIAL = "redial"
+REQUEST_LINK = "request_link"
+OPEN_LINK_MODAL = "link_user_open"
+
+OUTCOME_LABELS = {
+    "pending": "calling…",
+    "placed": "placed",
+    "invalid_extension": "extension not recognised",
+    "no_devices": "no phones online",
+    "key_missing": "dialer misconfigured",
+    "key_rejected": "dialer misconfigured",
+    "not_found": "dialer misconfigured",
+    "rate_limited": "phone system busy",
+    "pbx_error": "phone system error",
+    "timeout": "no answer from phone system",
+    "unreachable": "phone system unreachable",
+    "held_duplicate": "already calling",
+    "held_user_rate": "too many calls",
+    "held_pbx_rate": "workspace limit reached",
+    "held_pbx_cooldown": "phone system busy",
+}
+
+
+@dataclass(frozen=True)
+class AdminSummary:
+    """What an admin sees on Home besides their own calls."""
+
+    linked_users: int
+    recent_failures: list[CallRecord]
+
+
+def _text(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
+    return {"type": kind, "text": text}
+
+
+def _section(text: str, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": _text(text)}
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def _button(
+    label: str, action_id: str, value: str = "", *, style: str | None = None
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": _text(label[:75], "plain_text"),
+        "action_id": action_id,
+    }
+    if value:
+        button["value"] = value[:2000]
+    if style:
+        button["style"] = style
+    return button
+
+
+def destination_label(destination: str | None) -> str:
+    """An audit destination as people read it: '+1 580-867-5309' or 'extension 310'."""
+    if not destination:
+        return "—"
+    if destination.startswith("+"):
+        try:
+            number = phonenumbers.parse(destination, None)
+        except phonenumbers.NumberParseException:
+            return destination
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    if destination.isdigit():
+        return f"extension {destination}"
+    return destination
+
+
+def outcome_label(outcome: str) -> str:
+    """A log outcome in a few plain words."""
+    if outcome.startswith("refused_"):
+        return "refused (" + outcome.removeprefix("refused_").replace("_", " ") + ")"
+    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+
+
+def _when(at: float) -> str:
+    stamp = int(at)
+    fallback = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{stamp}^{{date_short}} {{time}}|{fallback}>"
+
+
+def _redialable(record: CallRecord) -> bool:
+    return bool(record.destination) and not record.outcome.startswith("refused_")
+
+
+def _call_block(record: CallRecord) -> dict[str, Any]:
+    text = (
+        f"{_when(record.at)}  *{destination_label(record.destination)}* — "
+        f"{outcome_label(record.outcome)}"
+    )
+    redial = _button("Redial", REDIAL, record.destination or "") if _redialable(record) else None
+    return _section(text, redial)
+
+
+def not_linked_blocks(text: str) -> list[dict[str, Any]]:
+    """The 'no extension' reply with a button that asks the admins to link the user."""
+    return [
+        _section(text),
+        {"type": "actions", "elements": [_button("Ask an admin to link me", REQUEST_LINK)]},
+    ]
+
+
+def home_view(
+    link: Link | None,
+    calls: list[CallRecord],
+    *,
+    banner: str | None = None,
+    admin: AdminSummary | None = None,
+) -> dict[str, Any]:
+    """The App Home tab: your extension, a dial button, your last calls, and admin tools."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _text("WebFones Dialer", "plain_text")},
+    ]
+    if banner:
+        blocks.append(_section(banner))
+    if link is None:
+        blocks += not_linked_blocks(
+            "You don't have a phone extension linked yet, so I can't place calls for you."
+        )
+    else:
+        blocks.append(
+            _section(
+                f"Your extension is *{link.extension}*. Your phones ring first; answer and "
+                "the call connects.",
+                _button("Dial a number", OPEN_DIAL_MODAL, style="primary"),
+            )
+        )
+    blocks += [{"type": "divider"}, _section("*Your last calls*")]
+    if calls:
+        blocks += [_call_block(record) for record in calls[:10]]
+    else:
+        blocks.append(_section("No calls yet. Try `/dial 580-867-5309`."))
+    if admin is not None:
+        blocks += _admin_blocks(admin)
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def _admin_blocks(admin: AdminSummary) -> list[dict[str, Any]]:
+    people = "1 person is" if admin.linked_users == 1 else f"{admin.linked_users} people are"
+    blocks = [
+        {"type": "divider"},
+        _section(
+            f"*Admin* — {people} linked. `/dial-link list` lists them; `/dial-link log` "
+            "shows recent calls.",
+            _button("Link someone…", OPEN_LINK_MODAL),
+        ),
+    ]
+    if admin.recent_failures:
+        lines = [
+            f"• {_when(r.at)} <@{r.user_id}> → {destination_label(r.destination)}: "
+            f"{outcome_label(r.outcome)}"
+            for r in admin.recent_failures[:5]
+        ]
+        blocks.append(_section("*Recent failures*\n" + "\n".join(lines)))
+    else:
+        blocks.append(_section("No recent failures."))
+    return blocks
+
+
+def dial_modal(initial: str = "") -> dict[str, Any]:
+    """The 'Dial a number' modal with one number field."""
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": NUMBER_INPUT,
+        "placeholder": _text("580-867-5309, +44 20 7946 0958 or an extension", "plain_text"),
+        "max_length": 64,
+    }
+    if initial:
+        element["initial_value"] = initial[:64]
+    return {
+        "type": "modal",
+        "callback_id": DIAL_MODAL,
+        "title": _text("Dial a number", "plain_text"),
+        "submit": _text("Call", "plain_text"),
+        "close": _text("Cancel", "plain_text"),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": NUMBER_BLOCK,
+                "label": _text("Number to call", "plain_text"),
+                "element": element,
+                "hint": _text("Your own phones ring first; answer to connect.", "plain_text"),
+            }
+        ],
+    }
+
+
+def result_modal(text: str, title: str = "Dial a number") -> dict[str, Any]:
+    """A modal that only shows a sentence (the call's progress or outcome)."""
+    return {
+        "type": "modal",
+        "callback_id": "dial_result",
+        "title": _text(title[:24], "plain_text"),
+        "close": _text("Close", "plain_text"),
+        "blocks": [_section(text)],
+    }
+
+
+def link_request_blocks(user_id: str) -> list[dict[str, Any]]:
+    """The DM an admin gets when a user asks to be linked."""
+    return [
+        _section(
+            f"<@{user_id}> asked to be linked to a phone extension so they can dial from Slack.",
+            _button("Link…", OPEN_LINK_MODAL, user_id, style="primary"),
+        )
+    ]
+
+
+def link_modal(user_id: str | None) -> dict[str, Any]:
+    """The admin's 'link someone' modal: a person (unless known) and an extension."""
+    blocks: list[dict[str, Any]] = []
+    if user_id:
+        blocks.append(_section(f"Link <@{user_id}> to an extension."))
+    else:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": USER_BLOCK,
+                "label": _text("Person", "plain_text"),
+                "element": {"type": "users_select", "action_id": USER_INPUT},
+            }
+        )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": EXTENSION_BLOCK,
+            "label": _text("Extension", "plain_text"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": EXTENSION_INPUT,
+                "placeholder": _text("2 to 8 digits, like 309", "plain_text"),
+                "max_length": 8,
+            },
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": LINK_MODAL,
+        "private_metadata": user_id or "",
+        "title": _text("Link an extension", "plain_text"),
+        "submit": _text("Link", "plain_text"),
+        "close": _text("Cancel", "plain_text"),
+        "blocks": blocks,
+    }
