@@ -21,6 +21,8 @@ WRITE_WAIT_SECONDS = 2.0
 #: Outcomes that mean a request was (or is being) sent to the PBX, for the budgets.
 PENDING = "pending"
 PLACED = "placed"
+#: A timed-out request may still ring: it blocks a repeat like a placed call does.
+TIMEOUT = "timeout"
 
 migrations = Migrations("webfones-dialer")
 
@@ -300,9 +302,9 @@ class Store:
         if cooldown and cooldown[0] > now:
             return Held("pbx_cooldown", _ceil(cooldown[0] - now))
         recent = db.execute(
-            "SELECT max(at) FROM calls WHERE user_id = ? AND destination = ? AND outcome IN (?, ?)"
-            " AND at > ?",
-            [user_id, destination, PENDING, PLACED, now - DUPLICATE_WINDOW_SECONDS],
+            "SELECT max(at) FROM calls WHERE user_id = ? AND destination = ?"
+            " AND outcome IN (?, ?, ?) AND at > ?",
+            [user_id, destination, PENDING, PLACED, TIMEOUT, now - DUPLICATE_WINDOW_SECONDS],
         ).fetchone()[0]
         if recent is not None:
             return Held("duplicate", _ceil(recent + DUPLICATE_WINDOW_SECONDS - now))

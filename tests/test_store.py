@@ -83,6 +83,13 @@ def test_a_failed_call_does_not_block_a_retry(store: Store, clock: Clock) -> Non
     assert isinstance(reserve(store), Reserved)
 
 
+def test_a_timed_out_call_may_still_ring_so_it_blocks_a_repeat(store: Store, clock: Clock) -> None:
+    first = reserve(store)
+    store.finish_call(first.call_id, outcome="timeout", sent=True, pbx_status=None, latency_ms=15)
+    clock.now += 1
+    assert reserve(store) == Held("duplicate", 9)
+
+
 def test_user_budget_counts_from_the_log(store: Store, clock: Clock) -> None:
     rate = Rate(3, 60)
     for n in range(3):
