@@ -1,0 +1,218 @@
+"""`check`: prove the settings, the Slack token, the PBX key and the database work, one line each.
+
+Nothing here changes anything outside the database file: the PBX is probed with a GET that
+cannot place a call, and the Socket Mode app token is only checked for shape (opening a
+connection would take one of the app's few connection slots from the running bot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.cli.common import Env, db_exists, safe, slack_client
+from bot.config import Settings, SettingsError, load_settings
+from bot.dialer import (
+    ApiKeyMissing,
+    ApiKeyRejected,
+    DialerError,
+    PbxTimeout,
+    PbxUnreachable,
+    WebFonesClient,
+)
+from bot.store import Store
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+APP_TOKEN_SHAPE = re.compile(r"^xapp-\d+-[A-Z0-9]+-\d+-[0-9a-f]+$")
+SIGNING_SECRET_SHAPE = re.compile(r"^[0-9a-f]{32}$")
+PROBE_STATUS = re.compile(r"answered (\d{3})")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check's verdict: ok, warn (works, but look) or FAIL, what was checked, and detail."""
+
+    status: str
+    name: str
+    detail: str
+
+    def line(self) -> str:
+        """The line the operator reads, e.g. 'ok   settings: HTTP mode, port 3000, DB dialer.db'."""
+        return f"{self.status:<4} {self.name}: {self.detail}"
+
+
+def settings_result(settings: Settings) -> Result:
+    """What mode the bot would run in, and where its database is."""
+    mode = "Socket Mode" if settings.socket_mode else f"HTTP mode, port {settings.port}"
+    return Result(OK, "settings", f"{mode}, DB {settings.db_path}")
+
+
+def app_token_result(token: str) -> Result:
+    """The Socket Mode token's shape; it is not tried, as that would take a connection slot."""
+    untried = "not tried: opening a connection would take a slot from the running bot"
+    if APP_TOKEN_SHAPE.match(token):
+        return Result(OK, "SLACK_APP_TOKEN", f"shaped like an app-level token ({untried})")
+    return Result(
+        WARN,
+        "SLACK_APP_TOKEN",
+        f"starts with xapp- but is not shaped like one (xapp-1-A…-…-…); {untried}",
+    )
+
+
+def signing_secret_result(secret: str) -> Result:
+    """The signing secret's shape; only a request signed by Slack can prove it."""
+    if SIGNING_SECRET_SHAPE.match(secret):
+        return Result(OK, "SLACK_SIGNING_SECRET", "shaped like a signing secret (32 hex digits)")
+    return Result(
+        WARN,
+        "SLACK_SIGNING_SECRET",
+        "not shaped like Slack's signing secrets (32 hex digits): is it the one from Basic "
+        "Information, not the client secret or verification token?",
+    )
+
+
+def slack_result(settings: Settings) -> Result:
+    """Ask Slack who the bot token belongs to (auth.test)."""
+    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        auth = client.auth_test()
+    except SlackApiError as error:
+        code = error.response.get("error") or "refused"
+        return Result(FAIL, "SLACK_BOT_TOKEN", f"Slack refused the token ({code})")
+    except (SlackClientError, OSError) as error:
+        return Result(
+            FAIL,
+            "SLACK_API_URL",
+            f"could not reach Slack at {settings.slack_api_url} ({type(error).__name__})",
+        )
+    workspace = f"workspace {auth.get('team')!r} ({auth.get('team_id')})"
+    bot = f"bot user {auth.get('user')!r} ({auth.get('user_id')})"
+    return Result(OK, "SLACK_BOT_TOKEN", f"{workspace}, {bot}")
+
+
+async def _probe(settings: Settings) -> str:
+    """One GET to the dialer endpoint: it shows whether the PBX answers and takes the key."""
+    timeout = float(settings.webfones_timeout)
+    async with WebFonesClient(
+        settings.webfones_base_url,
+        settings.webfones_api_key,
+        total_timeout=timeout,
+        connect_timeout=min(5.0, timeout),
+    ) as client:
+        return await client.probe()
+
+
+def _probe_result(settings: Settings, description: str) -> Result:
+    """Judge a probe the PBX answered without refusing the key."""
+    url = settings.webfones_base_url
+    match = PROBE_STATUS.search(description)
+    if match is None:
+        return Result(OK, "PBX", f"{url} answers: {description} (no call placed)")
+    status = int(match[1])
+    if status == 404:
+        return Result(FAIL, "WEBFONES_BASE_URL", f"{url} answered 404: it is not the Dialer API")
+    if status >= 500:
+        return Result(FAIL, "PBX", f"{url} answered {status}: the PBX is failing")
+    if status == 429:
+        return Result(WARN, "PBX", f"{url} is rate limiting this IP (429); the key was not refused")
+    return Result(
+        OK, "PBX", f"{url} answers and accepts the key (probe answered {status}; no call placed)"
+    )
+
+
+def _probe_failure(settings: Settings, error: DialerError) -> Result:
+    """Name the setting behind a failed probe."""
+    url = settings.webfones_base_url
+    if isinstance(error, ApiKeyRejected):
+        why = f": {error.detail}" if error.detail else ""
+        return Result(FAIL, "WEBFONES_API_KEY", f"the PBX refused the key ({error.status}){why}")
+    if isinstance(error, ApiKeyMissing):
+        return Result(FAIL, "WEBFONES_API_KEY", f"the PBX saw no key ({error.status})")
+    if isinstance(error, PbxUnreachable):
+        return Result(FAIL, "WEBFONES_BASE_URL", f"cannot connect to {url}: {error.detail}")
+    if isinstance(error, PbxTimeout):
+        return Result(FAIL, "WEBFONES_BASE_URL", f"{url} did not answer: {error.detail}")
+    return Result(FAIL, "PBX", f"{url}: {error}")
+
+
+def pbx_result(settings: Settings) -> Result:
+    """Probe the PBX; never POSTs, so never places a call."""
+    try:
+        description = asyncio.run(_probe(settings))
+    except DialerError as error:
+        return _probe_failure(settings, error)
+    except ValueError as error:
+        return Result(FAIL, "WEBFONES_API_KEY", f"unusable: {error}")
+    return _probe_result(settings, description)
+
+
+def database_result(settings: Settings) -> Result:
+    """Open (and migrate) DIALER_DB, run SQLite's quick check, and count the links."""
+    path = settings.db_path
+    created = "created, " if not db_exists(path) else ""
+    try:
+        store = Store(path)
+        try:
+            verdict, links = store.check(), store.count_links()
+        finally:
+            store.close()
+    except (sqlite3.Error, OSError) as error:
+        return Result(FAIL, "DIALER_DB", f"{os.path.abspath(path)} cannot be used: {error}")
+    where = os.path.abspath(path)
+    if verdict != "ok":
+        return Result(FAIL, "DIALER_DB", f"{where} is damaged: {verdict}")
+    return Result(OK, "DIALER_DB", f"{where} ({created}integrity ok, {links} links)")
+
+
+def _guarded(name: str, check: Callable[[], Result]) -> Result:
+    """Run one check; an unexpected error fails that check alone, without a traceback."""
+    try:
+        return check()
+    except Exception as error:
+        return Result(FAIL, name, f"unexpected {type(error).__name__}: {error}")
+
+
+def _checks(settings: Settings) -> list[tuple[str, Callable[[], Result]]]:
+    """The checks to run after the settings, in order."""
+    checks: list[tuple[str, Callable[[], Result]]] = []
+    if settings.slack_app_token:
+        token = settings.slack_app_token
+        checks.append(("SLACK_APP_TOKEN", lambda: app_token_result(token)))
+    elif settings.slack_signing_secret:
+        secret = settings.slack_signing_secret
+        checks.append(("SLACK_SIGNING_SECRET", lambda: signing_secret_result(secret)))
+    checks += [
+        ("SLACK_BOT_TOKEN", lambda: slack_result(settings)),
+        ("PBX", lambda: pbx_result(settings)),
+        ("DIALER_DB", lambda: database_result(settings)),
+    ]
+    return checks
+
+
+def _say(result: Result, env: Env) -> None:
+    """Print one result, with any secret scrubbed out."""
+    print(safe(result.line(), env), flush=True)
+
+
+def run_check(args: argparse.Namespace, env: Env) -> int:
+    """`check`: exit 0 when every check passes (warnings allowed), 1 when any fails."""
+    try:
+        settings = load_settings(env)
+    except SettingsError as error:
+        _say(Result(FAIL, "settings", str(error)), env)
+        return 1
+    results = [settings_result(settings)]
+    _say(results[0], env)
+    for name, check in _checks(settings):
+        results.append(_guarded(name, check))
+        _say(results[-1], env)
+    failed = sum(result.status == FAIL for result in results)
+    print(f"{failed} check(s) failed" if failed else "all checks passed")
+    return 1 if failed else 0

@@ -1,0 +1,234 @@
+"""`links import` and `links export`: move Slack user -> extension links in and out as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.cli import linkfile
+from bot.cli.common import (
+    CliError,
+    Env,
+    bot_token,
+    db_exists,
+    db_path,
+    open_store,
+    slack_api_url,
+    slack_client,
+)
+from bot.cli.linkfile import Row
+from bot.store import Store, StoreBusy
+
+LINKED_BY = "import"
+TOKEN_REFUSALS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+
+
+def _read_text(name: str) -> str:
+    """The CSV text from a file, or from stdin for '-' (a UTF-8 byte-order mark is dropped)."""
+    if name == "-":
+        return sys.stdin.read().removeprefix("\ufeff")
+    try:
+        return Path(name).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CliError(f"{name} is not UTF-8 text: save it as CSV UTF-8.") from None
+    except OSError as error:
+        raise CliError(f"cannot read {name}: {error.strerror or error}.") from None
+
+
+def _lookup_failure(code: str) -> CliError:
+    """The error that stops an import when Slack refuses an email lookup for the whole app."""
+    if code in TOKEN_REFUSALS:
+        return CliError(f"SLACK_BOT_TOKEN was refused by Slack ({code}); nothing changed.")
+    if code == "missing_scope":
+        return CliError(
+            "Slack refused users.lookupByEmail (missing_scope): add the users:read.email scope "
+            "to the app and reinstall it, or use user IDs; nothing changed."
+        )
+    if code == "ratelimited":
+        return CliError("Slack is rate limiting email lookups; try again later. Nothing changed.")
+    return CliError(f"Slack refused users.lookupByEmail ({code}); nothing changed.")
+
+
+def _lookup(client: WebClient, email: str) -> tuple[str | None, str]:
+    """The user ID with this email, or None and why not."""
+    try:
+        answer = client.users_lookupByEmail(email=email)
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "refused")
+        if code in ("users_not_found", "user_not_found"):
+            return None, "no Slack user has that address"
+        raise _lookup_failure(code) from None
+    except (SlackClientError, OSError) as error:
+        raise CliError(
+            f"could not reach Slack at {client.base_url} to look up emails "
+            f"({type(error).__name__}); nothing changed."
+        ) from None
+    user = answer.get("user") or {}
+    if user.get("deleted"):
+        return None, "that Slack account is deactivated"
+    if user.get("is_bot"):
+        return None, "that address belongs to a bot"
+    return str(user["id"]), ""
+
+
+def _resolve(row: Row, client: WebClient, cache: dict[str, tuple[str | None, str]]) -> Row:
+    """The row with its email turned into a user ID, or marked as not resolvable."""
+    assert row.email is not None
+    key = row.email.lower()
+    if key not in cache:
+        cache[key] = _lookup(client, row.email)
+    user_id, why = cache[key]
+    if user_id is None:
+        return replace(row, problem=f"could not resolve {row.email} on row {row.line} ({why})")
+    return replace(row, user_id=user_id)
+
+
+def resolve_emails(rows: list[Row], env: Env) -> list[Row]:
+    """Look up every well-formed email row with Slack's users.lookupByEmail."""
+    pending = {row.line for row in rows if row.problem is None and row.user_id is None}
+    if not pending:
+        return rows
+    why = f"to look up the {len(pending)} email address(es) in the file"
+    client = slack_client(bot_token(env, why), slack_api_url(env))
+    cache: dict[str, tuple[str | None, str]] = {}
+    return [_resolve(row, client, cache) if row.line in pending else row for row in rows]
+
+
+def _abort(bad: list[Row], total: int) -> int:
+    """Report every bad row and that nothing was changed."""
+    for row in bad:
+        print(row.problem)
+    good = total - len(bad)
+    print(
+        f"nothing changed: {len(bad)} of {total} row(s) are bad; fix them, "
+        f"or use --skip-bad to import the other {good}"
+    )
+    return 1
+
+
+def _current(store: Store | None) -> dict[str, str]:
+    """Every user's current extension."""
+    return {link.user_id: link.extension for link in store.list_links()} if store else {}
+
+
+def _report(row: Row, before: str | None, dry_run: bool) -> tuple[str, str]:
+    """The outcome (linked, changed, unchanged) and its report line."""
+    if before == row.extension:
+        return "unchanged", f"skipped {row.who} (already {before})"
+    if before is None:
+        verb = "would link" if dry_run else "linked"
+        return "linked", f"{verb} {row.who} → {row.extension}"
+    verb = "would change" if dry_run else "changed"
+    return "changed", f"{verb} {row.who} {before} → {row.extension}"
+
+
+def _apply(row: Row, store: Store | None, before: str | None) -> str | None:
+    """Write one link unless it is already so; answer the extension it had before."""
+    if store is None or before == row.extension:
+        return before
+    assert row.user_id is not None
+    try:
+        previous = store.set_link(row.user_id, row.extension, LINKED_BY)
+    except StoreBusy:
+        raise CliError(
+            f"stopped at row {row.line}: the database stayed busy. The rows reported above were "
+            "written; run the import again (rows already linked are skipped)."
+        ) from None
+    return previous.extension if previous else None
+
+
+def _summary(counts: Counter[str], dry_run: bool) -> str:
+    """The final line: how many rows went which way."""
+    line = (
+        f"{counts['linked']} linked, {counts['changed']} changed, "
+        f"{counts['unchanged']} unchanged, {counts['bad']} skipped/bad"
+    )
+    return line + " (dry run: nothing was written)" if dry_run else line
+
+
+def _open_for_import(path: str, dry_run: bool) -> Store | None:
+    """The store to compare against and write to; a dry run never creates the file."""
+    if db_exists(path):
+        return open_store(path)
+    if dry_run:
+        print(f"note: DIALER_DB {path} does not exist yet; a real import would create it")
+        return None
+    print(f"note: creating DIALER_DB {path}")
+    return open_store(path)
+
+
+def _import_rows(rows: list[Row], path: str, dry_run: bool) -> Counter[str]:
+    """Report each row in file order, writing the good ones unless this is a dry run."""
+    store = _open_for_import(path, dry_run)
+    writer = None if dry_run else store
+    counts: Counter[str] = Counter()
+    try:
+        current = _current(store)
+        for row in rows:
+            if row.problem:
+                counts["bad"] += 1
+                print(row.problem)
+                continue
+            assert row.user_id is not None
+            before = _apply(row, writer, current.get(row.user_id))
+            outcome, line = _report(row, before, dry_run)
+            counts[outcome] += 1
+            print(line, flush=True)
+    finally:
+        if store is not None:
+            store.close()
+    return counts
+
+
+def run_import(args: argparse.Namespace, env: Env) -> int:
+    """`links import FILE`: check every row first, then link, or change nothing."""
+    rows, notes = linkfile.read(_read_text(args.file))
+    for note in notes:
+        print(note)
+    rows = linkfile.mark_duplicates(resolve_emails(rows, env))
+    bad = [row for row in rows if row.problem]
+    if bad and not args.skip_bad:
+        return _abort(bad, len(rows))
+    counts = _import_rows(rows, db_path(env), args.dry_run)
+    print(_summary(counts, args.dry_run))
+    return 0
+
+
+def _write(name: str, text: str) -> None:
+    """Write the export to a file, explaining in one line when that is not possible."""
+    try:
+        with open(name, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    except OSError as error:
+        raise CliError(f"cannot write {name}: {error.strerror or error}.") from None
+
+
+def run_export(args: argparse.Namespace, env: Env) -> int:
+    """`links export [FILE]`: every link as user_id,extension, by extension."""
+    path = db_path(env)
+    if not db_exists(path):
+        raise CliError(
+            f"DIALER_DB {path} does not exist: nothing to export (is DIALER_DB or the "
+            "working directory right?)."
+        )
+    store = open_store(path)
+    try:
+        links = store.list_links()
+    finally:
+        store.close()
+    text = linkfile.render(links)
+    if args.file in (None, "-"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        _write(args.file, text)
+        print(f"exported {len(links)} link(s) to {args.file}", file=sys.stderr)
+    return 0

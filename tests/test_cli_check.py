@@ -1,0 +1,207 @@
+"""`check`: one line per check, exit 1 on any failure, no call placed, no secret printed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.store import Store
+from tests.botproc import free_port
+from tests.cliproc import InProcess, run_process
+from tests.fakes.pbx import FakePbx
+from tests.fakes.slack import FakeSlack
+
+BOT_TOKEN = "xoxb-S3KRIT-check-bot-8c1f"
+APP_TOKEN = "xapp-1-A0S3KRIT9-1234567890-0123456789abcdef"
+PBX_KEY = "pbx-S3KRIT-check-key-3e7b"
+SIGNING_SECRET = "5ec2e75ec2e75ec2e75ec2e75ec2e7aa"
+
+
+@pytest.fixture
+def pbx() -> Iterator[FakePbx]:
+    with FakePbx(api_key=PBX_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture
+def methods(pbx: FakePbx) -> list[str]:
+    """The HTTP method of every request the fake PBX answers (the check must never POST)."""
+    seen: list[str] = []
+    answer = pbx._answer
+
+    def recording(handler: Any, raw: bytes) -> Any:
+        seen.append(handler.command)
+        return answer(handler, raw)
+
+    pbx._answer = recording  # type: ignore[method-assign]
+    return seen
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def env(tmp_path: Path, pbx: FakePbx, slack: FakeSlack) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "WEBFONES_API_KEY": PBX_KEY,
+        "WEBFONES_BASE_URL": pbx.url,
+        "WEBFONES_TIMEOUT": "5",
+        "DIALER_DB": str(tmp_path / "dialer.db"),
+    }
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
+    return InProcess(monkeypatch, capsys)
+
+
+def assert_no_secret(text: str) -> None:
+    """Nothing secret was printed (every other test secret contains S3KRIT)."""
+    for secret in (BOT_TOKEN, APP_TOKEN, PBX_KEY, SIGNING_SECRET):
+        assert secret not in text
+    assert "S3KRIT" not in text
+
+
+def line(out: str, start: str) -> str:
+    """The one output line that starts with `start`."""
+    found = [text for text in out.splitlines() if text.startswith(start)]
+    assert len(found) == 1, out
+    return found[0]
+
+
+def test_everything_good_exits_0_and_names_workspace_and_bot(env, pbx, methods) -> None:
+    ran = run_process(["check"], env)
+    assert ran.code == 0, ran.text
+    lines = ran.out.splitlines()
+    assert lines[0] == f"ok   settings: HTTP mode, port 3000, DB {env['DIALER_DB']}"
+    assert lines[1].startswith("ok   SLACK_SIGNING_SECRET: ")
+    assert lines[2] == (
+        "ok   SLACK_BOT_TOKEN: workspace 'Acme' (T0123ABCD), bot user 'dialer' (UBOT)"
+    )
+    assert lines[3].startswith(f"ok   PBX: {pbx.url} answers and accepts the key")
+    assert lines[4] == f"ok   DIALER_DB: {env['DIALER_DB']} (created, integrity ok, 0 links)"
+    assert lines[5:] == ["all checks passed"]
+    assert pbx.calls == [] and methods == ["GET"]
+    assert_no_secret(ran.text)
+
+
+def test_a_revoked_key_fails_naming_it_and_places_no_call(env, methods, cli) -> None:
+    with FakePbx(api_key="the-new-key") as rotated:
+        env["WEBFONES_BASE_URL"] = rotated.url
+        ran = run_process(["check"], env)
+        assert ran.code == 1
+        assert line(ran.out, "FAIL WEBFONES_API_KEY:").startswith(
+            "FAIL WEBFONES_API_KEY: the PBX refused the key (403)"
+        )
+        line(ran.out, "ok   SLACK_BOT_TOKEN:")
+        line(ran.out, "ok   DIALER_DB:")
+        assert ran.out.splitlines()[-1] == "1 check(s) failed"
+        assert rotated.calls == [] and rotated.requests == 1
+        assert_no_secret(ran.text)
+
+        ran = cli(["check"], env)
+        assert ran.code == 1 and "FAIL WEBFONES_API_KEY: the PBX refused the key" in ran.out
+        assert rotated.calls == []
+        assert_no_secret(ran.text)
+
+
+def test_an_unreachable_pbx_fails_naming_the_base_url(env, cli) -> None:
+    env["WEBFONES_BASE_URL"] = f"http://127.0.0.1:{free_port()}"
+    ran = cli(["check"], env)
+    assert ran.code == 1
+    assert line(ran.out, "FAIL ").startswith(
+        f"FAIL WEBFONES_BASE_URL: cannot connect to {env['WEBFONES_BASE_URL']}"
+    )
+    assert_no_secret(ran.text)
+
+
+def test_a_pbx_that_is_not_the_dialer_api_fails(env, cli) -> None:
+    env["WEBFONES_BASE_URL"] = env["WEBFONES_BASE_URL"] + "/wrong"
+    ran = cli(["check"], env)
+    assert ran.code == 1
+    assert "FAIL WEBFONES_BASE_URL: " in ran.out and "answered 404" in ran.out
+
+
+def test_a_refused_bot_token_fails_naming_it(env, cli) -> None:
+    env["SLACK_BOT_TOKEN"] = "xoxb-S3KRIT-revoked-0000"
+    ran = cli(["check"], env)
+    assert ran.code == 1
+    assert line(ran.out, "FAIL ") == "FAIL SLACK_BOT_TOKEN: Slack refused the token (invalid_auth)"
+    assert "xoxb-S3KRIT-revoked-0000" not in ran.text
+    assert_no_secret(ran.text)
+
+
+def test_an_unreachable_slack_fails_naming_the_api_url(env, cli) -> None:
+    env["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"
+    ran = cli(["check"], env)
+    assert ran.code == 1
+    assert line(ran.out, "FAIL ").startswith("FAIL SLACK_API_URL: could not reach Slack at ")
+
+
+def test_a_bad_setting_stops_after_one_line(env, pbx, slack, cli) -> None:
+    del env["WEBFONES_API_KEY"]
+    ran = cli(["check"], env)
+    assert ran.code == 1
+    assert ran.out.splitlines() == [
+        "FAIL settings: WEBFONES_API_KEY is not set: it should be the key from your WebFones "
+        "administrator."
+    ]
+    assert pbx.requests == 0 and slack.api_calls == []
+
+
+def test_socket_mode_checks_the_app_token_without_opening_a_connection(env, slack, cli) -> None:
+    env["SLACK_APP_TOKEN"] = APP_TOKEN
+    ran = cli(["check"], env)
+    assert ran.code == 0, ran.text
+    assert ran.out.startswith(f"ok   settings: Socket Mode, DB {env['DIALER_DB']}\n")
+    assert line(ran.out, "ok   SLACK_APP_TOKEN: shaped like an app-level token")
+    assert slack.calls_to("apps.connections.open") == []
+    assert_no_secret(ran.text)
+
+
+def test_odd_looking_tokens_warn_but_pass(env, cli) -> None:
+    env["SLACK_APP_TOKEN"] = "xapp-S3KRIT-odd"
+    ran = cli(["check"], env)
+    assert ran.code == 0, ran.text
+    assert line(ran.out, "warn SLACK_APP_TOKEN: starts with xapp- but is not shaped like one")
+    assert_no_secret(ran.text)
+    del env["SLACK_APP_TOKEN"]
+    env["SLACK_SIGNING_SECRET"] = "S3KRIT-not-hex"
+    ran = cli(["check"], env)
+    assert ran.code == 0 and line(ran.out, "warn SLACK_SIGNING_SECRET: not shaped like")
+    assert_no_secret(ran.text)
+
+
+def test_the_database_reports_links_and_fails_when_unusable(tmp_path, env, cli) -> None:
+    store = Store(env["DIALER_DB"])
+    store.set_link("UALICE001", "309", "UADMIN001")
+    store.close()
+    ran = cli(["check"], env)
+    assert line(ran.out, "ok   DIALER_DB:") == (
+        f"ok   DIALER_DB: {env['DIALER_DB']} (integrity ok, 1 links)"
+    )
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database file, just some text" * 100)
+    env["DIALER_DB"] = str(garbage)
+    ran = cli(["check"], env)
+    assert ran.code == 1
+    assert line(ran.out, "FAIL ").startswith(f"FAIL DIALER_DB: {garbage} cannot be used: ")
+
+
+def test_verbose_logs_are_scrubbed(env, pbx) -> None:
+    env["WEBFONES_API_KEY"] = "pbx-S3KRIT-wrong-key"
+    ran = run_process(["check", "--verbose"], env)
+    assert ran.code == 1
+    assert "webfones probe outcome=key_rejected" in ran.err
+    assert "pbx-S3KRIT-wrong-key" not in ran.text
+    assert_no_secret(ran.text)
+    assert pbx.calls == []
