@@ -111,7 +111,7 @@ class DialService:
             return Target(pbx_digits=text, display=text, audit=text)
         result = numbers.resolve_external(text, settings.default_region, settings.allowed_regions)
         if isinstance(result, numbers.Refusal):
-            return await self._refuse(
+            return await self.refuse(
                 user_id, text, surface, f"refused_{result.reason}", result.text
             )
         return Target(pbx_digits=result.pbx_digits, display=result.display, audit=result.e164)
@@ -120,19 +120,20 @@ class DialService:
         link = await self.db.run(self.db.store.get_link, colleague)
         if link is None:
             text = messages.colleague_not_linked(colleague)
-            return await self._refuse(user_id, f"<@{colleague}>", surface, "refused_unlinked", text)
+            return await self.refuse(user_id, f"<@{colleague}>", surface, "refused_unlinked", text)
         return Target(pbx_digits=link.extension, display=link.extension, audit=link.extension)
 
-    async def _refuse(
-        self, user_id: str, destination: str, surface: str, outcome: str, text: str
+    async def refuse(
+        self, user_id: str, destination: str | None, surface: str, outcome: str, text: str
     ) -> Refused:
+        """Log an attempt refused before the PBX, and answer the sentence for the user."""
         try:
             link = await self.db.run(self.db.store.get_link, user_id)
             await self.db.run(
                 self.db.store.record_refusal,
                 user_id,
                 extension=link.extension if link else None,
-                destination=destination[:64],
+                destination=destination[:64] if destination else None,
                 surface=surface,
                 outcome=outcome,
                 detail=text,
@@ -147,11 +148,11 @@ class DialService:
         link = await self.db.run(store.get_link, user_id)
         if link is None:
             text = messages.not_linked(admins_hint(self.settings))
-            await self._refuse(user_id, target.audit, surface, "refused_unlinked", text)
+            await self.refuse(user_id, target.audit, surface, "refused_unlinked", text)
             return Refused(text, views.not_linked_blocks(text))
         if target.pbx_digits == link.extension:
             text = messages.own_extension(link.extension)
-            return await self._refuse(user_id, target.audit, surface, "refused_own_extension", text)
+            return await self.refuse(user_id, target.audit, surface, "refused_own_extension", text)
         try:
             slot = await self.db.run(
                 store.reserve_call,

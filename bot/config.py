@@ -107,6 +107,16 @@ def parse_rate(name: str, value: str, default: Rate) -> Rate:
     return Rate(int(match[1]), int(match[2]))
 
 
+def _api_key(env: Mapping[str, str]) -> str:
+    value = _required(env, "WEBFONES_API_KEY", "the key from your WebFones administrator")
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise SettingsError(
+            "WEBFONES_API_KEY has spaces or control characters in it: paste the key alone, "
+            "without quotes or line breaks."
+        )
+    return value
+
+
 def _region(name: str, code: str) -> str:
     code = code.strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
@@ -169,9 +179,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         slack_app_token=app_token,
         slack_signing_secret=signing_secret,
         slack_api_url=_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL, trailing_slash=True),
-        webfones_api_key=_required(
-            env, "WEBFONES_API_KEY", "the key from your WebFones administrator"
-        ),
+        webfones_api_key=_api_key(env),
         webfones_base_url=_url(
             env, "WEBFONES_BASE_URL", DEFAULT_WEBFONES_BASE_URL, trailing_slash=False
         ),

@@ -100,6 +100,12 @@ class InvalidExtension(DialerError):
     kind = "invalid_extension"
 
 
+class InvalidNumber(DialerError):
+    """The PBX refused the request (400) because of the destination number, not the extension."""
+
+    kind = "invalid_number"
+
+
 class NoDevices(DialerError):
     """None of the extension's devices is reachable, so nothing can ring."""
 
@@ -263,7 +269,16 @@ def _error_class(reply: _Reply) -> type[DialerError]:
         return NoDevices
     if reply.fields is None and reply.status not in _BODY_INDEPENDENT:
         return PbxError
+    if reply.status == 400 and _blames_the_number(reply):
+        return InvalidNumber
     return _STATUS_ERRORS.get(reply.status, PbxError)
+
+
+def _blames_the_number(reply: _Reply) -> bool:
+    """Whether a 400 names the phone number rather than the extension."""
+    text = " ".join(_field_text((reply.fields or {}).get(name)) for name in _REPORTED_FIELDS)
+    text = text.lower()
+    return "extension" not in text and ("phone" in text or "number" in text)
 
 
 def _error_for(reply: _Reply, secret: str) -> DialerError | None:

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 FAILURE_OUTCOMES = (
     "invalid_extension",
+    "invalid_number",
     "no_devices",
     "key_missing",
     "key_rejected",

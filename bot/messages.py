@@ -7,10 +7,10 @@ from typing import Any
 from bot.store import CallRecord, Held, Link
 
 DIAL_USAGE = (
-    "*How to dial:* `/dial 580-867-5309`, `/dial +44 20 7946 0958`, `/dial @colleague` "
+    "*How to dial:* `/dial 580-867-5309`, `/dial +1 604 555 0143`, `/dial @colleague` "
     "or `/dial 310` for an extension. Your own phones ring first; answer and the call "
-    "connects. You can also right-click a message with a number and pick "
-    "*Dial a number in this message*."
+    "connects. You can also open a message's ⋮ menu and pick *Dial number in message*, "
+    "or use *Dial a number* from the shortcuts menu or my Home tab."
 )
 
 LINK_USAGE = (
@@ -99,6 +99,10 @@ def failure(kind: str, display: str, extension: str, retry_after: float | None =
         "invalid_extension": (
             f"The phone system doesn't recognise extension {extension}, so the call to "
             f"{target} wasn't placed. Ask an admin to check your link with `/dial-link`."
+        ),
+        "invalid_number": (
+            f"The phone system wouldn't accept {target} as a number to call, so nothing was "
+            "dialed. Check the number; if it is right, tell an admin."
         ),
         "no_devices": (
             f"None of the phones on extension {extension} is online, so I couldn't call "

@@ -333,7 +333,7 @@ def _not_understood(text: str) -> Refusal:
     return Refusal(
         "not_understood",
         f"I couldn't read “{_quote(text)}” as a phone number. "
-        "Try something like `/dial 580-867-5309` or `/dial +44 20 7946 0958`.",
+        "Try something like `/dial 580-867-5309` or `/dial +1 604 555 0143`.",
     )
 
 

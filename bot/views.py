@@ -28,6 +28,7 @@ OUTCOME_LABELS = {
     "pending": "calling…",
     "placed": "placed",
     "invalid_extension": "extension not recognised",
+    "invalid_number": "number not accepted",
     "no_devices": "no phones online",
     "key_missing": "dialer misconfigured",
     "key_rejected": "dialer misconfigured",
@@ -188,7 +189,7 @@ def dial_modal(initial: str = "") -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": NUMBER_INPUT,
-        "placeholder": _text("580-867-5309, +44 20 7946 0958 or an extension", "plain_text"),
+        "placeholder": _text("580-867-5309, +1 604 555 0143 or an extension", "plain_text"),
         "max_length": 64,
     }
     if initial:

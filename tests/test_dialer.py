@@ -19,6 +19,7 @@ from bot.dialer import (
     DialerError,
     EndpointNotFound,
     InvalidExtension,
+    InvalidNumber,
     NoDevices,
     PbxError,
     PbxTimeout,
@@ -156,6 +157,7 @@ async def test_base_url_joins_cleanly(make_client: MakeClient, base: str, expect
     [
         (400, {"message": "invalid extension"}, InvalidExtension, "invalid extension"),
         (400, {"error": "Bad request"}, InvalidExtension, "Bad request"),
+        (400, {"message": "invalid phonenumber"}, InvalidNumber, "invalid phonenumber"),
         (401, {"error": "API key is required", "message": "Please provide"}, ApiKeyMissing, "API"),
         (403, {"error": "Invalid API key"}, ApiKeyRejected, "Invalid API key"),
         (404, {"error": "Not found"}, EndpointNotFound, "Not found"),
@@ -348,6 +350,7 @@ async def test_concurrent_calls_share_one_client(make_client: MakeClient) -> Non
 def test_kinds_are_distinct_and_documented() -> None:
     kinds = {
         InvalidExtension: "invalid_extension",
+        InvalidNumber: "invalid_number",
         NoDevices: "no_devices",
         ApiKeyMissing: "key_missing",
         ApiKeyRejected: "key_rejected",

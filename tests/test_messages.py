@@ -9,6 +9,7 @@ from bot.store import Held, Link
 
 KINDS = [
     "invalid_extension",
+    "invalid_number",
     "no_devices",
     "key_missing",
     "key_rejected",

@@ -352,7 +352,7 @@ def test_not_understood_quotes_the_text() -> None:
     assert result == Refusal(
         "not_understood",
         "I couldn't read “abc” as a phone number. "
-        "Try something like `/dial 580-867-5309` or `/dial +44 20 7946 0958`.",
+        "Try something like `/dial 580-867-5309` or `/dial +1 604 555 0143`.",
     )
 
 

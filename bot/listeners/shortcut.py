@@ -22,7 +22,10 @@ def register(app: AsyncApp, service: DialService) -> None:
         text = (shortcut.get("message") or {}).get("text") or ""
         found = numbers.find_numbers(text, service.settings.default_region)
         if not found:
-            await reply(respond, messages.no_number_in_message())
+            refused = await service.refuse(
+                user_id, None, "shortcut", "refused_no_number", messages.no_number_in_message()
+            )
+            await reply(respond, refused.text)
             return
         if len(found) > 1:
             choices = [(n.display, n.e164) for n in found[:MAX_CHOICES]]

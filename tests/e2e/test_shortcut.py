@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from tests.e2e.conftest import World
@@ -33,6 +34,10 @@ def test_no_number_in_a_message_says_so(world: World) -> None:
     _, response_url = world.shortcut("lunch at noon?")
     assert "couldn't find a phone number" in world.final_reply(response_url)
     assert world.pbx.calls == []
+    conn = sqlite3.connect(world.db_path)
+    outcome = conn.execute("SELECT outcome, surface FROM calls ORDER BY id DESC").fetchone()
+    conn.close()
+    assert outcome == ("refused_no_number", "shortcut")
 
 
 def test_a_forged_button_value_is_checked_again(world: World) -> None:
