@@ -11,19 +11,23 @@ import sys
 
 from dotenv import load_dotenv
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot import logs
+from bot import cli, logs
 from bot.app import create_app
 from bot.calls import Database, DialService
 from bot.config import Settings, SettingsError, load_settings
 from bot.dialer import WebFonesClient
 from bot.http_server import EVENTS_PATH, create_web_app, serve_http
-from bot.store import Store
+from bot.store import Store, StoreBusy
 
 log = logging.getLogger("bot")
 
 DRAIN_SECONDS = 20.0
+ACK_SECONDS = 3.0  # Slack's deadline for an ack: envelopes already being handled get that long
 PRUNE_EVERY_SECONDS = 3600.0
 
 
@@ -34,9 +38,13 @@ class StartupError(Exception):
 def open_store(settings: Settings) -> Store:
     """Open (and migrate) the SQLite file, or explain in one line why not."""
     try:
-        return Store(settings.db_path)
-    except sqlite3.Error as error:
+        store = Store(settings.db_path)
+        interrupted = store.settle_interrupted()
+    except (sqlite3.Error, StoreBusy) as error:
         raise StartupError(f"DIALER_DB {settings.db_path!r} cannot be opened: {error}.") from None
+    if interrupted:
+        log.warning("%d call(s) were in flight when the bot last stopped", interrupted)
+    return store
 
 
 async def verify_slack_token(app_client, settings: Settings) -> None:
@@ -64,8 +72,80 @@ async def prune_forever(db: Database, days: int) -> None:
         await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
 
+class SocketModeIntake(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler that can stop taking envelopes yet ack those it holds."""
+
+    def __init__(self, app: AsyncApp, app_token: str) -> None:
+        super().__init__(app, app_token)
+        self.accepting = True
+        self._acking: set[asyncio.Task] = set()
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+        """Dispatch one envelope to Bolt and ack it, unless the bot is shutting down."""
+        if not self.accepting:
+            return  # not acked: we are leaving, and Slack sees the socket close right after
+        task = asyncio.current_task()
+        if task is not None:
+            self._acking.add(task)
+        try:
+            await super().handle(client, req)
+        finally:
+            if task is not None:
+                self._acking.discard(task)
+
+    async def stop_intake(self) -> None:
+        """Take no new envelopes, ack the ones being handled, then close the WebSocket."""
+        self.accepting = False
+        pending = [task for task in self._acking if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=ACK_SECONDS)
+        await self.close_async()
+
+
+async def open_socket_mode(app: AsyncApp, app_token: str) -> SocketModeIntake:
+    """Check the app-level token with apps.connections.open; fail fast if Slack refuses it."""
+    handler = SocketModeIntake(app, app_token)
+    try:
+        opened = await app.client.apps_connections_open(app_token=app_token)
+    except SlackApiError as error:
+        await handler.close_async()
+        code = error.response.get("error", "refused")
+        raise StartupError(f"SLACK_APP_TOKEN was refused by Slack ({code}).") from None
+    except Exception as error:  # the handler keeps retrying until Slack answers
+        log.warning("could not reach Slack to open Socket Mode yet: %s", type(error).__name__)
+    else:
+        handler.client.wss_uri = opened["url"]
+    return handler
+
+
+async def finish_in_flight(service: DialService, keep: set[asyncio.Task], timeout: float) -> None:
+    """Let every listener still running finish (calls in flight, their replies), up to timeout.
+
+    Bolt runs each listener as its own task after the ack, so a call being placed, a reply
+    being posted or a shortcut about to dial all live in tasks of their own: wait for them all.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    await service.drain(timeout)
+    current = asyncio.current_task()
+    while True:
+        pending = {task for task in asyncio.all_tasks() if task is not current}
+        pending -= keep
+        remaining = deadline - loop.time()
+        if not pending:
+            return
+        if remaining <= 0:
+            log.warning("stopping with %d task(s) unfinished after %gs", len(pending), timeout)
+            return
+        await asyncio.wait(pending, timeout=remaining)
+
+
 async def run(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then let calls in flight finish and be answered."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     db = Database(open_store(settings))
     dialer = WebFonesClient(
         settings.webfones_base_url,
@@ -76,44 +156,67 @@ async def run(settings: Settings) -> None:
     service = DialService(settings, db, dialer)
     app = create_app(service)
     await verify_slack_token(app.client, settings)
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     pruner = asyncio.create_task(prune_forever(db, settings.log_days))
+    # A call sent just before the signal may take the whole PBX timeout to be answered.
+    drain_seconds = max(DRAIN_SECONDS, settings.webfones_timeout + 5.0)
 
     if settings.socket_mode:
-        handler = AsyncSocketModeHandler(app, settings.slack_app_token)
-        await handler.connect_async()
-        log.info("ready: Socket Mode")
-        await stop.wait()
-        log.info("stopping: finishing calls in flight")
-        await service.drain(DRAIN_SECONDS)
-        await handler.close_async()
+        assert settings.slack_app_token is not None
+        handler = await open_socket_mode(app, settings.slack_app_token)
+        connecting = asyncio.ensure_future(handler.connect_async())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            connecting.result()
+            log.info("ready: Socket Mode")
+            await stopping
+        else:  # stopped while Slack could not be reached: give up connecting
+            connecting.cancel()
+        log.info("stopping: no new envelopes; finishing calls in flight")
+        await handler.stop_intake()
     else:
-        runner = await serve_http(create_web_app(app, db), settings.port)
+        try:
+            runner = await serve_http(create_web_app(app, db), settings.port)
+        except OSError as error:
+            raise StartupError(
+                f"PORT {settings.port} cannot be used ({error.strerror or error}): "
+                "pick another port or stop what is using it."
+            ) from None
         log.info("ready: HTTP on 0.0.0.0:%d, Slack requests at POST %s", settings.port, EVENTS_PATH)
         await stop.wait()
         log.info("stopping: no new requests; finishing calls in flight")
-        for site in list(runner.sites):
-            await site.stop()
-        await service.drain(DRAIN_SECONDS)
+        # Stops listening, closes idle connections and waits for requests being acked.
         await runner.cleanup()
+    await finish_in_flight(service, {pruner}, drain_seconds)
     pruner.cancel()
     await dialer.aclose()
     db.close()
     log.info("stopped")
 
 
+#: Read once into Settings, then dropped from the environment so no library or child
+#: process picks them up (Bolt would otherwise also read SLACK_BOT_TOKEN on its own).
+SECRET_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "WEBFONES_API_KEY",
+)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point for `python -m bot`: exit 2 with one line when a setting is wrong."""
+    """Entry point for `python -m bot [check | links …]`: exit 2 with one line on bad settings."""
     load_dotenv(os.environ.get("DIALER_ENV_FILE", ".env"))
+    args = sys.argv[1:] if argv is None else argv
+    if args:  # an operator command (check, links …); argparse explains a wrong one
+        return cli.main(args)
     try:
         settings = load_settings(os.environ)
     except SettingsError as error:
         print(f"webfones-dialer: {error}", file=sys.stderr)
         return 2
+    for name in SECRET_VARIABLES:
+        os.environ.pop(name, None)
     logs.configure(settings.secrets)
     try:
         asyncio.run(run(settings))

@@ -175,6 +175,15 @@ class Store:
         finally:
             self._write_lock.release()
 
+    def settle_interrupted(self) -> int:
+        """Mark calls left 'pending' by a crash as interrupted; they still count as sent."""
+        with self._writing(wait=30.0) as db:
+            return db.execute(
+                "UPDATE calls SET outcome = 'interrupted', detail = 'the bot stopped mid-call'"
+                " WHERE outcome = ?",
+                [PENDING],
+            ).rowcount
+
     def check(self) -> str:
         """Answer the integrity check result ('ok' when healthy); raise when unusable."""
         return self._db().execute("PRAGMA quick_check").fetchone()[0]

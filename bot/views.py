@@ -26,6 +26,7 @@ OPEN_LINK_MODAL = "link_user_open"
 
 OUTCOME_LABELS = {
     "pending": "calling…",
+    "interrupted": "interrupted by a restart",
     "placed": "placed",
     "invalid_extension": "extension not recognised",
     "invalid_number": "number not accepted",

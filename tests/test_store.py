@@ -166,3 +166,14 @@ def test_a_locked_database_fails_clearly_and_writes_nothing(store: Store) -> Non
     finally:
         other.execute("ROLLBACK")
     assert store.get_link("U1") is None
+
+
+def test_calls_left_pending_by_a_crash_are_settled_but_still_counted(
+    store: Store, clock: Clock
+) -> None:
+    reserve(store)
+    assert store.settle_interrupted() == 1
+    record = store.recent_calls()[0]
+    assert record.outcome == "interrupted"
+    held = reserve(store, user="U2", pbx_rate=Rate(1, 900))
+    assert isinstance(held, Held) and held.reason == "pbx_rate"

@@ -46,6 +46,13 @@ async def reply(
 ) -> None:
     """Send an ephemeral follow-up through response_url; log, never raise, if Slack refuses."""
     try:
-        await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=replace)
+        sent = await respond(
+            text=text, blocks=blocks, response_type="ephemeral", replace_original=replace
+        )
     except Exception as error:
         log.warning("could not deliver a reply through response_url: %s", type(error).__name__)
+        return
+    if sent.status_code != 200:  # respond() does not raise when Slack refuses the post
+        log.warning(
+            "could not deliver a reply through response_url: Slack answered %d", sent.status_code
+        )

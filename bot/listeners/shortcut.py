@@ -29,12 +29,8 @@ def register(app: AsyncApp, service: DialService) -> None:
             return
         if len(found) > 1:
             choices = [(n.display, n.e164) for n in found[:MAX_CHOICES]]
-            await respond(
-                text="That message has several numbers. Which one?",
-                blocks=messages.choose_number(choices),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            text = "That message has several numbers. Which one?"
+            await reply(respond, text, blocks=messages.choose_number(choices))
             return
         await dial_and_reply(service, respond, user_id, found[0].e164, "shortcut")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +19,9 @@ from tests.fakes.signing import (
     slash_command_body,
 )
 from tests.fakes.slack import FakeSlack
+
+if TYPE_CHECKING:
+    from tests.e2e.socket_world import SocketWorld
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-e2e-bot-token-0000"
@@ -153,3 +156,22 @@ def world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack) -> Iterator[World]:
         if setup.bot is not None:
             assert PBX_KEY not in setup.bot.log, "the PBX key leaked into the log"
             assert BOT_TOKEN not in setup.bot.log, "the bot token leaked into the log"
+
+
+@pytest.fixture
+def socket_world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack) -> Iterator[SocketWorld]:
+    """A running bot in Socket Mode (SocketWorld), on a FakeSocketMode, standard users linked."""
+    from tests.e2e.socket_world import SocketWorld  # here: it imports this module
+    from tests.fakes.socket_mode import FakeSocketMode
+
+    with FakeSocketMode() as socket:
+        setup = SocketWorld(tmp_path, pbx, slack, socket)
+        setup.start()
+        try:
+            setup.link_everyone()
+            yield setup
+        finally:
+            setup.stop()
+            if setup.bot is not None:
+                for secret in (PBX_KEY, BOT_TOKEN, setup.app_token):
+                    assert secret not in setup.bot.log, "a secret leaked into the log"
