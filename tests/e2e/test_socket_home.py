@@ -1,0 +1,106 @@
+"""Home, the dial modal, link requests and email linking, over Socket Mode envelopes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.e2e.conftest import ADMIN
+from tests.e2e.socket_world import SocketWorld
+from tests.fakes.signing import (
+    app_home_opened_event,
+    dm_button_payload,
+    event_callback_body,
+    global_shortcut_payload,
+    home_button_payload,
+    view_submission_payload,
+)
+
+
+def published_home(world: SocketWorld, user: str, after: int) -> dict:
+    """The newest Home view published for `user` past index `after`."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        mine = [
+            c for c in world.slack.calls_to("views.publish")[after:] if c.params["user_id"] == user
+        ]
+        if mine:
+            return mine[-1].params["view"]
+        time.sleep(0.05)
+    raise AssertionError(f"no Home published for {user}")
+
+
+def submit(world: SocketWorld, user: str, callback_id: str, values: dict, meta: str = "") -> dict:
+    """Send a view_submission envelope; answer the ack's response payload."""
+    payload = view_submission_payload(
+        user_id=user, callback_id=callback_id, values=values, private_metadata=meta
+    )
+    _, ack = world.send("interactive", payload)
+    return ack.get("payload") or {}
+
+
+def test_home_tab_is_published_when_opened(socket_world: SocketWorld) -> None:
+    before = len(socket_world.slack.calls_to("views.publish"))
+    body = json.loads(event_callback_body(app_home_opened_event("UALICE001")))
+    socket_world.send("events_api", body)
+    view = json.dumps(published_home(socket_world, "UALICE001", before))
+    assert "Your extension is *309*" in view and "open_dial_modal" in view
+
+
+def test_redial_from_home_over_socket_mode(socket_world: SocketWorld) -> None:
+    before = len(socket_world.slack.calls_to("views.publish"))
+    payload = home_button_payload(user_id="UALICE001", action_id="redial", value="+15808675309")
+    socket_world.send("interactive", payload)
+    deadline = time.monotonic() + 5
+    while not socket_world.pbx.calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [(c.extension, c.phonenumber) for c in socket_world.pbx.calls] == [
+        ("309", "15808675309")
+    ]
+    time.sleep(0.3)
+    assert "ringing" in json.dumps(published_home(socket_world, "UALICE001", before))
+
+
+def test_modal_over_socket_mode_checks_in_the_field_then_dials(socket_world: SocketWorld) -> None:
+    socket_world.send(
+        "interactive", global_shortcut_payload(user_id="UALICE001", callback_id="dial_from_modal")
+    )
+    assert socket_world.slack.wait_for_calls("views.open")[0].params["view"]["callback_id"] == (
+        "dial_modal"
+    )
+    bad = {"number": {"number_input": {"type": "plain_text_input", "value": "911"}}}
+    ack = submit(socket_world, "UALICE001", "dial_modal", bad)
+    assert ack["response_action"] == "errors" and "emergency" in ack["errors"]["number"]
+    assert socket_world.pbx.requests == 0
+    good = {"number": {"number_input": {"type": "plain_text_input", "value": "580-867-5309"}}}
+    ack = submit(socket_world, "UALICE001", "dial_modal", good)
+    assert ack["response_action"] == "update"
+    update = socket_world.slack.wait_for_calls("views.update")[0].params
+    assert "ringing" in json.dumps(update["view"])
+    assert len(socket_world.pbx.calls) == 1
+
+
+def test_link_request_flow_over_socket_mode(socket_world: SocketWorld) -> None:
+    ack, _ = socket_world.dial("580-867-5309", user="UNOLINK01")
+    assert "request_link" in json.dumps(ack.get("blocks"))
+    response_url = socket_world.slack.response_url()
+    socket_world.send(
+        "interactive",
+        dm_button_payload(
+            user_id="UNOLINK01", action_id="request_link", value="x", response_url=response_url
+        ),
+    )
+    assert "I've asked" in socket_world.final_reply(response_url)
+    dm = socket_world.slack.wait_for_calls("chat.postMessage")[0].params
+    assert dm["blocks"][0]["accessory"]["value"] == "UNOLINK01"
+    values = {"extension": {"extension_input": {"type": "plain_text_input", "value": "412"}}}
+    ack = submit(socket_world, ADMIN, "link_user_modal", values, meta="UNOLINK01")
+    assert ack["response_action"] == "update"
+    told = socket_world.slack.wait_for_calls("chat.postMessage", count=2)[1].params
+    assert "extension 412" in told["text"]
+
+
+def test_link_by_email_over_socket_mode(socket_world: SocketWorld) -> None:
+    socket_world.slack.add_user("UDAVE0001", name="dave", email="dave@example.com")
+    ack, _ = socket_world.link("<mailto:dave@example.com|dave@example.com> 420")
+    assert ack["text"] == "Linked <@UDAVE0001> to extension 420."
