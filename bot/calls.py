@@ -111,9 +111,10 @@ class DialService:
             return Target(pbx_digits=text, display=text, audit=text)
         result = numbers.resolve_external(text, settings.default_region, settings.allowed_regions)
         if isinstance(result, numbers.Refusal):
-            return await self.refuse(
-                user_id, text, surface, f"refused_{result.reason}", result.text
-            )
+            sentence = result.text
+            if result.reason == "not_understood" and EXTENSION.match(text):
+                sentence = messages.unknown_extension(text)
+            return await self.refuse(user_id, text, surface, f"refused_{result.reason}", sentence)
         return Target(pbx_digits=result.pbx_digits, display=result.display, audit=result.e164)
 
     async def _colleague(self, user_id: str, colleague: str, surface: str) -> Target | Refused:

@@ -57,6 +57,14 @@ def colleague_not_linked(user_id: str) -> str:
     )
 
 
+def unknown_extension(digits: str) -> str:
+    """Short digits that are neither a linked extension nor a full number."""
+    return (
+        f"No one here is linked to extension {digits}, and it isn't a full phone number. "
+        "Try `/dial @colleague`, or the full number with its area code."
+    )
+
+
 def own_extension(extension: str) -> str:
     """Dialing yourself would only ring your own phones."""
     return f"Extension {extension} is your own extension — pick someone else to call."

@@ -61,6 +61,12 @@ def test_dial_a_linked_extension_by_digits(world: World) -> None:
     assert [(c.extension, c.phonenumber) for c in world.pbx.calls] == [("309", "311")]
 
 
+def test_short_digits_that_are_no_linked_extension_are_explained(world: World) -> None:
+    _, ack, _ = world.dial("4321")
+    assert "No one here is linked to extension 4321" in ack["text"]
+    assert world.pbx.calls == []
+
+
 def test_unlinked_colleague_is_explained(world: World) -> None:
     _, ack, _ = world.dial("<@UNOLINK01>")
     assert "<@UNOLINK01> has no extension linked" in ack["text"]
