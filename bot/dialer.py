@@ -167,6 +167,24 @@ class PbxUnreachable(DialerError):
     kind = "unreachable"
 
 
+#: Every failure kind, in one place for anything that lists failures (the Home tab, tests).
+FAILURE_KINDS: tuple[str, ...] = tuple(
+    error.kind
+    for error in (
+        InvalidExtension,
+        InvalidNumber,
+        NoDevices,
+        ApiKeyMissing,
+        ApiKeyRejected,
+        EndpointNotFound,
+        RateLimited,
+        PbxError,
+        PbxTimeout,
+        PbxUnreachable,
+    )
+)
+
+
 @dataclass(frozen=True)
 class _Reply:
     """What the PBX answered: status, the JSON object (if the body was one) and raw text."""

@@ -11,22 +11,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import views
 from bot.admins import AdminDirectory
 from bot.calls import Database
+from bot.dialer import FAILURE_KINDS
 
 log = logging.getLogger(__name__)
 
-FAILURE_OUTCOMES = (
-    "invalid_extension",
-    "invalid_number",
-    "no_devices",
-    "key_missing",
-    "key_rejected",
-    "not_found",
-    "rate_limited",
-    "pbx_error",
-    "timeout",
-    "unreachable",
-    "error",
-)
+#: What counts as a failure on the admin's Home: the PBX's, the bot's own, and restarts.
+FAILURE_OUTCOMES = (*FAILURE_KINDS, "error", "interrupted")
 
 
 class HomePublisher:

@@ -273,30 +273,18 @@ class Store:
         """Atomically check the duplicate guard and both budgets, then log a pending call."""
         with self._writing() as db:
             now = self._clock()
+            attempt = {
+                "user_id": user_id,
+                "extension": extension,
+                "destination": destination,
+                "surface": surface,
+            }
             held = self._hold_reason(db, now, user_id, destination, user_rate, pbx_rate)
             if held is not None:
-                self._insert_call(
-                    db,
-                    now,
-                    user_id=user_id,
-                    extension=extension,
-                    destination=destination,
-                    surface=surface,
-                    outcome=f"held_{held.reason}",
-                    detail=f"wait {held.wait_seconds}s",
-                )
+                detail = f"wait {held.wait_seconds}s"
+                self._insert_call(db, now, **attempt, outcome=f"held_{held.reason}", detail=detail)
                 return held
-            call_id = self._insert_call(
-                db,
-                now,
-                user_id=user_id,
-                extension=extension,
-                destination=destination,
-                surface=surface,
-                outcome=PENDING,
-                sent=1,
-            )
-            return Reserved(call_id)
+            return Reserved(self._insert_call(db, now, **attempt, outcome=PENDING, sent=1))
 
     def _hold_reason(
         self,

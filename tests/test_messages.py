@@ -5,20 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot import messages
+from bot.dialer import FAILURE_KINDS
 from bot.store import Held, Link
 
-KINDS = [
-    "invalid_extension",
-    "invalid_number",
-    "no_devices",
-    "key_missing",
-    "key_rejected",
-    "not_found",
-    "rate_limited",
-    "pbx_error",
-    "timeout",
-    "unreachable",
-]
+KINDS = FAILURE_KINDS
 
 
 def test_every_failure_kind_has_its_own_sentence() -> None:
