@@ -1,0 +1,202 @@
+"""The two apps under load as processes: ours (`python -m bot`) and the Bolt-guide baseline."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.botproc import ROOT, BotProcess
+from tests.fakes.socket_mode import FakeSocketMode
+
+BASELINE_SCRIPT = ROOT / "bench" / "baseline_app.py"
+
+
+def read_rss_kb(pid: int) -> int | None:
+    """VmRSS of a process in kB from /proc, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def read_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far, from /proc/PID/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RssSampler:
+    """Samples a process's VmRSS in a background thread and keeps the peak; counts its CPU."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_kb = 0
+        self.samples = 0
+        self.cpu_seconds = 0.0
+        self._cpu_start: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._cpu_start = read_cpu_seconds(self.pid)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        end = read_cpu_seconds(self.pid)
+        if end is not None and self._cpu_start is not None:
+            self.cpu_seconds = end - self._cpu_start
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = read_rss_kb(self.pid)
+            if rss is not None:
+                self.peak_kb = max(self.peak_kb, rss)
+                self.samples += 1
+            self._stop.wait(self.interval)
+
+
+def _port_answers(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class AppUnderTest:
+    """Common face of both apps: start, pid, seconds from exec to ready, stop."""
+
+    name = ""
+
+    @property
+    def pid(self) -> int:
+        """The app's process id."""
+        raise NotImplementedError
+
+    @property
+    def ready_seconds(self) -> float | None:
+        """Seconds from starting the process to it being able to take requests."""
+        raise NotImplementedError
+
+    def start(self, fake_socket: FakeSocketMode | None, port: int, timeout: float) -> None:
+        """Start the process and wait until it is ready (or raise with its log)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """End the process."""
+        raise NotImplementedError
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines the process wrote."""
+        raise NotImplementedError
+
+
+class OurApp(AppUnderTest):
+    """`python -m bot` through tests.botproc; ready is its "ready:" log line."""
+
+    name = "ours"
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.bot = BotProcess(env)
+
+    @property
+    def pid(self) -> int:
+        """The app's process id."""
+        assert self.bot.proc is not None
+        return self.bot.proc.pid
+
+    @property
+    def ready_seconds(self) -> float | None:
+        """Seconds from Popen to the "ready:" line."""
+        if self.bot.ready_at is None:
+            return None
+        return self.bot.ready_at - self.bot.started_at
+
+    def start(self, fake_socket: FakeSocketMode | None, port: int, timeout: float) -> None:
+        """Start and wait for "ready:"."""
+        self.bot.start(wait_ready=True, timeout=timeout)
+
+    def stop(self) -> None:
+        """SIGTERM (the bot drains calls in flight), then SIGKILL if it hangs."""
+        self.bot.stop()
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the bot's log."""
+        return "".join(self.bot.lines[-lines:])
+
+
+class BaselineApp(AppUnderTest):
+    """bench/baseline_app.py; ready is its port answering or its socket connecting."""
+
+    name = "baseline"
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.ready_at: float | None = None
+
+    @property
+    def pid(self) -> int:
+        """The app's process id."""
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def ready_seconds(self) -> float | None:
+        """Seconds from Popen to the port answering / the hello being sent."""
+        return None if self.ready_at is None else self.ready_at - self.started_at
+
+    def start(self, fake_socket: FakeSocketMode | None, port: int, timeout: float) -> None:
+        """Start the script and poll until it can take requests."""
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", **self.env}
+        with open(self.log_path, "wb") as log:
+            self.started_at = time.monotonic()
+            self.proc = subprocess.Popen(
+                [sys.executable, str(BASELINE_SCRIPT)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = self.started_at + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"baseline exited ({self.proc.returncode}):\n{self.log_tail()}")
+            ready = fake_socket.connections >= 1 if fake_socket else _port_answers(port)
+            if ready:
+                self.ready_at = time.monotonic()
+                return
+            time.sleep(0.005)
+        raise RuntimeError(f"baseline not ready in {timeout}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """SIGKILL: the baseline may still be working through a queue it cannot finish."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the baseline's output file."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])

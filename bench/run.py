@@ -1,0 +1,257 @@
+"""Run the benchmark: both apps, HTTP and Socket Mode, N concurrent /dial against a slow PBX."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench import report
+from bench.apps import AppUnderTest, BaselineApp, OurApp, RssSampler, read_rss_kb
+from bench.load import (
+    HttpLoad,
+    Request,
+    calls_per_extension,
+    collect_finals,
+    make_requests,
+    socket_burst,
+)
+from bot.store import Store
+from tests.botproc import ROOT, free_port
+from tests.fakes.pbx import FakePbx
+from tests.fakes.signing import post_signed, slash_command_body, slash_command_payload
+from tests.fakes.slack import FakeSlack
+from tests.fakes.socket_mode import FakeSocketMode
+
+PBX_KEY = "bench-pbx-key-0123456789"
+BOT_TOKEN = "xoxb-bench-bot-token-0000"
+APP_TOKEN = "xapp-bench-app-token-0000"
+SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
+ADMIN = "UBENCHADM"
+WARMUP_USER = "UWARMUP01"
+IDLE_SETTLE_SECONDS = 1.0
+START_TIMEOUT = 20.0
+REQUEST_TIMEOUT = 10.0
+COMMAND = "python -m bench"
+
+
+def users(n: int) -> list[tuple[str, str]]:
+    """N Slack users, each linked to their own extension."""
+    return [(f"UBENCH{i:04d}", str(2000 + i)) for i in range(n)]
+
+
+def dial_texts(n: int) -> list[str]:
+    """N distinct, valid US numbers, written the way people type them."""
+    return [f"580-867-{5000 + i:04d}" for i in range(n)]
+
+
+def write_links(db_path: str, linked: list[tuple[str, str]]) -> None:
+    """Link every user straight into the SQLite file before the bot starts."""
+    store = Store(db_path)
+    try:
+        for user, extension in linked:
+            store.set_link(user, extension, ADMIN)
+    finally:
+        store.close()
+
+
+def env_for(mode: str, pbx: FakePbx, slack: FakeSlack, db_path: str, port: int) -> dict[str, str]:
+    """The contract's settings, pointed at the fakes, with budgets that never interfere."""
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "WEBFONES_API_KEY": PBX_KEY,
+        "WEBFONES_BASE_URL": pbx.url,
+        "DIALER_DB": db_path,
+        "DIALER_ADMINS": ADMIN,
+        "DIALER_USER_RATE": "1000/60",
+        "DIALER_PBX_RATE": "100000/900",
+        "PORT": str(port),
+    }
+    if mode == "socket":
+        env["SLACK_APP_TOKEN"] = APP_TOKEN
+    else:
+        env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
+    return env
+
+
+def warm_up(mode: str, url: str, slack: FakeSlack, fake_socket: FakeSocketMode | None) -> None:
+    """One `/dial help` (answered without the PBX), as a running app would have seen before."""
+    response_url = slack.response_url("warmup")
+    if fake_socket is not None:
+        payload = slash_command_payload(
+            "/dial", "help", user_id=WARMUP_USER, response_url=response_url
+        )
+        fake_socket.wait_ack(fake_socket.send_envelope("slash_commands", payload), timeout=10)
+        return
+    body = slash_command_body("/dial", "help", user_id=WARMUP_USER, response_url=response_url)
+    status, text, _ = post_signed(url, body, SIGNING_SECRET, timeout=10)
+    if status != 200:
+        raise RuntimeError(f"warm-up /dial help answered {status}: {text[:200]}")
+
+
+@contextlib.contextmanager
+def fakes(mode: str, latency: float) -> Iterator[tuple[FakePbx, FakeSlack, FakeSocketMode | None]]:
+    """A fresh fake PBX, Slack Web API and (in Socket Mode) Socket Mode server."""
+    with contextlib.ExitStack() as stack:
+        pbx = stack.enter_context(FakePbx(PBX_KEY, latency=latency, rate_limit=1_000_000))
+        slack = stack.enter_context(FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN))
+        fake_socket = None
+        if mode == "socket":
+            fake_socket = stack.enter_context(FakeSocketMode())
+            slack.socket_mode_url = fake_socket.url
+        yield pbx, slack, fake_socket
+
+
+def run_phase(
+    mode: str,
+    app_name: str,
+    n: int,
+    latency: float,
+    phase_timeout: float,
+    workdir: Path,
+    http_load: HttpLoad | None = None,
+) -> report.PhaseResult:
+    """Start one app in one mode, fire N concurrent /dial, measure, stop it."""
+    result = report.PhaseResult(mode=mode, app=app_name, n=n, latency=latency)
+    began = time.monotonic()
+    linked = users(n)
+    with fakes(mode, latency) as (pbx, slack, fake_socket):
+        for user, _ in linked:
+            slack.add_user(user)
+        port = free_port()
+        db_path = str(workdir / f"{mode}-{app_name}.db")
+        env = env_for(mode, pbx, slack, db_path, port)
+        app: AppUnderTest
+        if app_name == "ours":
+            write_links(db_path, linked)
+            app = OurApp(env)
+        else:
+            env["BASELINE_LINKS"] = ",".join(f"{user}={ext}" for user, ext in linked)
+            app = BaselineApp(env, workdir / f"{mode}-{app_name}.log")
+        try:
+            app.start(fake_socket, port, START_TIMEOUT)
+            result.ready_seconds = app.ready_seconds
+            time.sleep(IDLE_SETTLE_SECONDS)
+            url = f"http://127.0.0.1:{port}/slack/events"
+            warm_up(mode, url, slack, fake_socket)
+            result.idle_rss_kb = read_rss_kb(app.pid)
+            slack.reset()
+            requests: list[Request] = make_requests(slack, linked, dial_texts(n))
+            with RssSampler(app.pid) as sampler:
+                burst_started = time.monotonic()
+                if fake_socket is not None:
+                    burst = socket_burst(fake_socket, requests, REQUEST_TIMEOUT)
+                else:
+                    assert http_load is not None
+                    burst = http_load.burst(url, SIGNING_SECRET, requests, REQUEST_TIMEOUT)
+                collect_finals(slack, requests, burst_started + phase_timeout)
+                time.sleep(0.5)  # room for a stray second call to show up
+            result.requests = requests
+            result.send_spread = burst.send_spread
+            result.peak_rss_kb = max(sampler.peak_kb, result.idle_rss_kb or 0)
+            result.cpu_seconds = sampler.cpu_seconds
+            result.calls = calls_per_extension(pbx)
+            result.api_calls = Counter(call.method for call in list(slack.api_calls))
+        except Exception as error:
+            result.error = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+            print(app.log_tail(), file=sys.stderr)
+        finally:
+            app.stop()
+    result.phase_seconds = time.monotonic() - began
+    return result
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        prog=COMMAND, description="N concurrent /dial against our app and a Bolt-guide baseline."
+    )
+    parser.add_argument("--n", type=int, default=200, help="concurrent users (default 200)")
+    parser.add_argument("--latency", type=float, default=2.0, help="PBX latency, s (default 2)")
+    parser.add_argument(
+        "--modes", default="http,socket", help="comma-separated: http, socket (default both)"
+    )
+    parser.add_argument(
+        "--apps", default="ours,baseline", help="comma-separated: ours, baseline (default both)"
+    )
+    parser.add_argument(
+        "--phase-timeout",
+        type=float,
+        default=60.0,
+        help="cap on one app's burst and replies, s (default 60)",
+    )
+    parser.add_argument(
+        "--output",
+        default=str(ROOT / "BENCHMARKS.md"),
+        help="markdown report to refresh; '-' to skip writing (default BENCHMARKS.md)",
+    )
+    return parser.parse_args(argv)
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run."""
+    parts = [COMMAND]
+    if args.n != 200:
+        parts.append(f"--n {args.n}")
+    if args.latency != 2.0:
+        parts.append(f"--latency {args.latency:g}")
+    if args.modes != "http,socket":
+        parts.append(f"--modes {args.modes}")
+    if args.apps != "ours,baseline":
+        parts.append(f"--apps {args.apps}")
+    if args.phase_timeout != 60.0:
+        parts.append(f"--phase-timeout {args.phase_timeout:g}")
+    return " ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every mode × app phase, print the table and refresh BENCHMARKS.md."""
+    args = parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    apps = [a.strip() for a in args.apps.split(",") if a.strip()]
+    if not set(modes) <= {"http", "socket"} or not set(apps) <= {"ours", "baseline"}:
+        print("--modes takes http,socket and --apps takes ours,baseline", file=sys.stderr)
+        return 2
+    results = []
+    load_before = report.load_average()
+    started = time.monotonic()
+    http_load = HttpLoad() if "http" in modes else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="dialer-bench-") as tmp:
+            for mode in modes:
+                for app in apps:
+                    print(
+                        f"… {mode} / {app}: {args.n} concurrent /dial, PBX {args.latency:g} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    result = run_phase(
+                        mode, app, args.n, args.latency, args.phase_timeout, Path(tmp), http_load
+                    )
+                    results.append(result)
+    finally:
+        if http_load is not None:
+            http_load.close()
+    elapsed = time.monotonic() - started
+    command = command_line(args)
+    print()
+    print(report.table(results))
+    print()
+    print(report.targets_text(results))
+    print()
+    print(report.details(results))
+    print(
+        f"\nwhole run: {elapsed:.0f} s; load average before/after: {load_before}/"
+        f"{report.load_average()}; reproduce with: {command}"
+    )
+    if args.output != "-":
+        kept = report.kept_notes(args.output)
+        Path(args.output).write_text(report.markdown(results, command, elapsed, load_before, kept))
+        print(f"wrote {args.output}")
+    return 0
