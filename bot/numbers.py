@@ -14,9 +14,10 @@ from phonenumbers import (
     PhoneNumberFormat,
     PhoneNumberMatcher,
     PhoneNumberType,
-    geocoder,
     shortnumberinfo,
 )
+
+from bot.country_names import COUNTRY_NAMES
 
 # Longest text read_number will look at; nothing dialable is longer, and phonenumbers' regexes
 # should never be handed a whole essay from a slash command.
@@ -205,8 +206,7 @@ def is_emergency(text: str, default_region: str, extra_regions: Iterable[str] = 
 
 def _geocoder_name(region: str) -> str:
     """The geocoder's English country name for a region, or "" when it has none."""
-    example = phonenumbers.example_number(region)
-    return geocoder.country_name_for_number(example, "en") if example is not None else ""
+    return COUNTRY_NAMES.get(region, "")
 
 
 def _with_article(name: str) -> str:
