@@ -64,7 +64,7 @@ async def prune_forever(db: Database, days: int) -> None:
     """Keep the audit log to DIALER_LOG_DAYS, checking hourly."""
     while True:
         try:
-            removed = await db.run(db.store.prune_calls, days)
+            removed = await db.run_in_pool(db.store.prune_calls, days)
             if removed:
                 log.info("pruned %d call log rows older than %d days", removed, days)
         except Exception as error:

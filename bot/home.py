@@ -27,6 +27,9 @@ class HomePublisher:
         self._db = db
         self._admins = admins
         self._banners: dict[str, str] = {}
+        # Who has seen Home since start-up: only their tabs are worth refreshing after a call
+        # (a views.publish per dial for everyone would spend Slack's rate limit for nothing).
+        self._viewers: set[str] = set()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def view_for(self, user_id: str) -> dict:
@@ -48,6 +51,7 @@ class HomePublisher:
         """Publish (or refresh) the user's Home tab, with a status line when given."""
         if banner is not None:
             self._banners[user_id] = banner
+        self._viewers.add(user_id)
         async with self._locks[user_id]:
             try:
                 view = await self.view_for(user_id)
@@ -62,5 +66,7 @@ class HomePublisher:
 
     async def call_finished(self, user_id: str, outcome: str) -> None:
         """Refresh after a call; a call started from Home shows its outcome there."""
+        if user_id not in self._viewers:
+            return
         banner = outcome if user_id in self._banners else None
         await self.publish(user_id, banner)

@@ -25,7 +25,7 @@ def create_web_app(app: AsyncApp, db: Database) -> web.Application:
 
     async def healthz(request: web.Request) -> web.Response:
         try:
-            result = await db.run(db.store.check)
+            result = await db.run_in_pool(db.store.check)
         except Exception as error:
             log.warning("health check failed: %s", type(error).__name__)
             return web.json_response({"ok": False, "database": "unavailable"}, status=503)

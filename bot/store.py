@@ -62,6 +62,10 @@ class StoreBusy(Exception):
     """The database stayed locked by another writer past our wait; nothing was written."""
 
 
+class WouldWait(StoreBusy):
+    """A write inside Store.without_waiting() would have had to wait; nothing was written."""
+
+
 @dataclass(frozen=True)
 class Link:
     """One Slack user's PBX extension."""
@@ -152,19 +156,31 @@ class Store:
         return db
 
     @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """In this block (this thread only), a write that would wait raises WouldWait at once."""
+        self._local.no_wait = True
+        try:
+            yield
+        finally:
+            self._local.no_wait = False
+
+    @contextmanager
     def _writing(self, wait: float = WRITE_WAIT_SECONDS) -> Iterator[sqlite_utils.Database]:
         """One write transaction at a time, giving up with StoreBusy after `wait` seconds."""
+        busy: type[StoreBusy] = StoreBusy
+        if getattr(self._local, "no_wait", False):
+            wait, busy = 0.0, WouldWait
         deadline = time.monotonic() + wait
         if not self._write_lock.acquire(timeout=wait):
-            raise StoreBusy("another write held the database too long")
+            raise busy("another write held the database too long")
         try:
             db = self._db()
-            remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             db.execute(f"PRAGMA busy_timeout={remaining_ms}")
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
-                raise StoreBusy("the database is locked by another writer") from error
+                raise busy("the database is locked by another writer") from error
             try:
                 yield db
             except BaseException:

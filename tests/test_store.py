@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.config import Rate
-from bot.store import Held, Reserved, Store, StoreBusy
+from bot.store import Held, Reserved, Store, StoreBusy, WouldWait
 
 ROOMY = Rate(100, 60)
 
@@ -177,3 +178,19 @@ def test_calls_left_pending_by_a_crash_are_settled_but_still_counted(
     assert record.outcome == "interrupted"
     held = reserve(store, user="U2", pbx_rate=Rate(1, 900))
     assert isinstance(held, Held) and held.reason == "pbx_rate"
+
+
+def test_without_waiting_a_locked_write_fails_at_once(store: Store) -> None:
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(WouldWait), store.without_waiting():
+            store.set_link("U1", "309", "UADMIN")
+        assert time.monotonic() - started < 0.5
+        assert store.get_link("U1") is None
+    finally:
+        other.execute("ROLLBACK")
+    with store.without_waiting():
+        store.set_link("U1", "309", "UADMIN")
+    assert store.get_link("U1").extension == "309"

@@ -98,6 +98,15 @@ def test_home_refreshes_after_each_call(world: World) -> None:
     assert "+1 604-555-0143" in home_text(latest_home(world, "UALICE001", after=before))
 
 
+def test_home_is_not_published_for_people_who_never_opened_it(world: World) -> None:
+    _, _, url = world.dial("580-867-5309", user="UBOB00001")
+    world.final_reply(url)
+    time.sleep(0.3)
+    assert [
+        c for c in world.slack.calls_to("views.publish") if c.params["user_id"] == "UBOB00001"
+    ] == []
+
+
 def test_redial_from_home_places_the_call_again_after_checking_it(world: World) -> None:
     before = len(world.slack.calls_to("views.publish"))
     status, _ = interact(
