@@ -271,14 +271,19 @@ def link_requested(admins: list[str]) -> str:
 def you_are_linked(extension: str) -> str:
     """DM to a user whose link an admin just made."""
     return (
-        f"You're now linked to extension {extension}. Try `/dial 580-867-5309`, right-click a "
-        "message with a number, or open my Home tab."
+        f"You're now linked to extension {extension}. Try `/dial 580-867-5309`, pick *Dial "
+        "number in message* from a message's ⋮ menu, or open my Home tab."
     )
 
 
 def no_user_with_email(email: str) -> str:
     """users.lookupByEmail found nobody."""
     return f"No one in this workspace has the email address {quote(email)}."
+
+
+def email_not_a_person(email: str) -> str:
+    """The address belongs to a deactivated account or a bot."""
+    return f"{quote(email)} belongs to a deactivated account or a bot, so I won't link it."
 
 
 def email_lookup_failed() -> str:

@@ -79,7 +79,10 @@ async def user_for_email(client: AsyncWebClient, email: str) -> str:
     except Exception as error:
         log.warning("users.lookupByEmail unreachable: %s", type(error).__name__)
         raise EmailNotFound(messages.email_lookup_failed()) from None
-    return found["user"]["id"]
+    user = found["user"]
+    if user.get("deleted") or user.get("is_bot"):
+        raise EmailNotFound(messages.email_not_a_person(email))
+    return user["id"]
 
 
 def register(app: AsyncApp, settings: Settings, db: Database, admins: AdminDirectory) -> None:

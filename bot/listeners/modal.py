@@ -18,6 +18,7 @@ MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 def plain(text: str) -> str:
     """A Slack mrkdwn sentence as plain text, for modal field errors (which show no markup)."""
+    text = re.sub(r" \((?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>(?:, )?)+\)", "", text)
     text = MENTION.sub(lambda m: f"@{m[1]}", text)
     return re.sub(r"[`*]", "", text)
 

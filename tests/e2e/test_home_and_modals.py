@@ -147,6 +147,7 @@ def test_bad_number_in_the_modal_is_answered_in_its_field(world: World) -> None:
     assert "United Kingdom" in ack["errors"]["number"]
     _, ack = submit_number(world, "580-867-5309", user="UNOLINK01")
     assert "don't have a phone extension" in ack["errors"]["number"]
+    assert "<@" not in ack["errors"]["number"] and "`" not in ack["errors"]["number"]
     time.sleep(0.2)
     assert world.pbx.requests == 0
 
@@ -233,5 +234,8 @@ def test_link_by_email(world: World) -> None:
     assert ack["text"] == "Linked <@UDAVE0001> to extension 420."
     _, ack, _ = world.link("nobody@example.com 421")
     assert ack["text"] == "No one in this workspace has the email address nobody@example.com."
+    world.slack.add_user("UGONE0001", name="gone", email="gone@example.com", deleted=True)
+    _, ack, _ = world.link("gone@example.com 422")
+    assert "deactivated account or a bot" in ack["text"]
     _, ack, _ = world.link("dave@example.com remove")
     assert "Removed <@UDAVE0001>'s link to extension 420" in ack["text"]
