@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,6 +24,10 @@ T = TypeVar("T")
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 EXTENSION = re.compile(r"^\d{2,8}$")
 DEFAULT_COOLDOWN_SECONDS = 60.0
+
+#: While Bolt dispatches a request: done once the dispatch has handed its response (the ack)
+#: back to the adapter, which sends it on without yielding. Set by bot.app.DialerApp.
+ACK_SENT: ContextVar[asyncio.Future[None] | None] = ContextVar("ack_sent", default=None)
 
 
 @dataclass(frozen=True)
@@ -115,10 +120,9 @@ class DialService:
         if mention:
             return await self._colleague(user_id, mention[1], surface)
         settings = self.settings
-        emergency = numbers.is_emergency(text, settings.default_region, settings.allowed_regions)
         if (
-            not emergency
-            and EXTENSION.match(text)
+            EXTENSION.match(text)
+            and not numbers.is_emergency(text, settings.default_region, settings.allowed_regions)
             and await self.db.run(self.db.store.users_with_extension, text)
         ):
             return Target(pbx_digits=text, display=text, audit=text)
@@ -191,6 +195,9 @@ class DialService:
             self._in_flight.add(task)
         outcome = messages.unexpected_error()
         try:
+            # The ack goes first: under a burst, PBX requests sent meanwhile would delay
+            # everyone else's ack. The ack itself never waits for the PBX.
+            await _ack_sent()
             outcome = await self._place(started)
             return outcome
         finally:
@@ -257,6 +264,13 @@ class DialService:
         if pending:
             log.info("waiting for %d call(s) in flight", len(pending))
             await asyncio.wait(pending, timeout=timeout)
+
+
+async def _ack_sent() -> None:
+    """Wait until the response to the request being handled has gone back to Slack, if any."""
+    sent = ACK_SENT.get()
+    if sent is not None and not sent.done():
+        await sent
 
 
 def _ms(since: float) -> int:

@@ -174,7 +174,8 @@ def _emergency_digits(cleaned: str, default_region: str, regions: Iterable[str])
     digits = phonenumbers.normalize_digits_only(cleaned)
     if digits in _WELL_KNOWN_EMERGENCY:
         return digits
-    if any(shortnumberinfo.is_emergency_number(cleaned, r) for r in (default_region, *regions)):
+    tried = dict.fromkeys((default_region, *regions))  # once each: US is usually in both
+    if any(shortnumberinfo.is_emergency_number(cleaned, r) for r in tried):
         return digits
     home_code = str(phonenumbers.country_code_for_region(default_region))
     if digits.startswith(home_code) and shortnumberinfo.is_emergency_number(
@@ -296,12 +297,19 @@ def _invalid_refusal(display: str, region: str | None) -> Refusal:
     )
 
 
+def _country_or_cost(
+    number: PhoneNumber, region: str | None, display: str, allowed: frozenset[str]
+) -> Refusal | None:
+    """Refuse a number outside the allowed countries, then a premium-rate or shared-cost one."""
+    if region is not None and region not in allowed:
+        return _region_refusal(display, region, allowed)
+    return _type_refusal(display, phonenumbers.number_type(number))
+
+
 def _policy(number: PhoneNumber, display: str, allowed: frozenset[str]) -> Refusal | None:
     """Refuse by country first, then by cost type, then by validity; None when it may be dialed."""
     region = phonenumbers.region_code_for_number(number)
-    if region is not None and region not in allowed:
-        return _region_refusal(display, region, allowed)
-    refusal = _type_refusal(display, phonenumbers.number_type(number))
+    refusal = _country_or_cost(number, region, display, allowed)
     if refusal is not None:
         return refusal
     if region is None or not phonenumbers.is_valid_number(number):
@@ -358,7 +366,10 @@ def resolve_external(
     emergency = _emergency_digits(cleaned, default_region, allowed)
     if emergency is not None:
         return _emergency_refusal(emergency)
-    dest = _read_cleaned(cleaned, default_region)
-    if dest is None:
+    number = _parse(cleaned, default_region)
+    if number is None or not phonenumbers.is_valid_number(number):
         return _explain_unreadable(text, cleaned, default_region, allowed)
-    return check_destination(dest, allowed) or dest
+    # What check_destination does, on the number already parsed: it is valid, so it has a
+    # region, and parsing its E.164 form again would give the same number.
+    dest = _destination(number)
+    return _country_or_cost(number, dest.region, dest.display, allowed) or dest

@@ -208,13 +208,17 @@ class Store:
 
     def get_link(self, user_id: str) -> Link | None:
         """The extension linked to a Slack user, if any."""
-        rows = list(self._db()["links"].rows_where("user_id = ?", [user_id]))
-        return Link(**rows[0]) if rows else None
+        # Read on every dial: plain SQL, as sqlite_utils' rows_where also reads sqlite_master.
+        sql = "SELECT user_id, extension, linked_by, linked_at FROM links WHERE user_id = ?"
+        row = self._db().execute(sql, [user_id]).fetchone()
+        return Link(*row) if row else None
 
     def users_with_extension(self, extension: str) -> list[str]:
         """Slack user IDs linked to an extension (normally one)."""
-        rows = self._db()["links"].rows_where("extension = ?", [extension], order_by="user_id")
-        return [row["user_id"] for row in rows]
+        rows = self._db().execute(
+            "SELECT user_id FROM links WHERE extension = ? ORDER BY user_id", [extension]
+        )
+        return [row[0] for row in rows]
 
     def list_links(self) -> list[Link]:
         """Every link, by extension."""
@@ -250,8 +254,12 @@ class Store:
     # --- the call log and the budgets counted from it -------------------------------------
 
     def _insert_call(self, db: sqlite_utils.Database, now: float, **fields: object) -> int:
+        # Plain SQL: sqlite_utils' insert() adds a sqlite_master lookup and a savepoint per row.
         row = {"at": now, "at_utc": _iso(now), "sent": 0, **fields}
-        return db["calls"].insert(row).last_pk
+        columns = ", ".join(row)
+        marks = ", ".join(["?"] * len(row))
+        sql = f"INSERT INTO calls ({columns}) VALUES ({marks})"
+        return db.execute(sql, list(row.values())).lastrowid
 
     def record_refusal(
         self,

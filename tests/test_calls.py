@@ -1,0 +1,59 @@
+"""DialService: the PBX is asked only after the request's ack has gone back to Slack."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.calls import ACK_SENT, Database, DialService, Started, Target
+from bot.config import load_settings
+from bot.dialer import CallPlaced
+from bot.store import Store
+
+
+class RecordingDialer:
+    """Stands in for WebFonesClient: records calls, places them at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def place_call(self, extension: str, phonenumber: str) -> CallPlaced:
+        self.calls.append((extension, phonenumber))
+        return CallPlaced(status=200, latency_ms=1)
+
+
+def make_service(tmp_path: Path) -> tuple[DialService, RecordingDialer]:
+    settings = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-unit-test", "SLACK_SIGNING_SECRET": "s", "WEBFONES_API_KEY": "k"}
+    )
+    store = Store(str(tmp_path / "dialer.db"))
+    store.set_link("U1", "309", "UADMIN")
+    dialer = RecordingDialer()
+    return DialService(settings, Database(store), dialer), dialer  # type: ignore[arg-type]
+
+
+async def test_finish_waits_for_the_ack_before_calling_the_pbx(tmp_path: Path) -> None:
+    service, dialer = make_service(tmp_path)
+    target = Target(pbx_digits="15808675309", display="+1 580-867-5309", audit="+15808675309")
+    started = await service.begin("U1", target, "slash")
+    assert isinstance(started, Started)
+    ack_sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    token = ACK_SENT.set(ack_sent)
+    try:
+        finishing = asyncio.create_task(service.finish(started))
+    finally:
+        ACK_SENT.reset(token)
+    await asyncio.sleep(0.05)
+    assert dialer.calls == [] and not finishing.done()
+    ack_sent.set_result(None)
+    assert "ringing" in await finishing
+    assert dialer.calls == [("309", "15808675309")]
+
+
+async def test_finish_outside_a_request_does_not_wait(tmp_path: Path) -> None:
+    service, dialer = make_service(tmp_path)
+    target = Target(pbx_digits="310", display="310", audit="310")
+    started = await service.begin("U1", target, "home")
+    assert isinstance(started, Started)
+    assert "ringing" in await asyncio.wait_for(service.finish(started), 2)
+    assert dialer.calls == [("309", "310")]
