@@ -134,8 +134,9 @@ def failure(kind: str, display: str, extension: str, retry_after: float | None =
             f"{_seconds(int(retry_after or 60))}."
         ),
         "pbx_error": (
-            f"The phone system had a problem and didn't place the call to {target}. "
-            "Please try again in a minute; if it keeps happening, tell an admin."
+            f"The phone system had a problem with your call to {target}, so it may not have "
+            "gone through. If your phones don't ring in a few seconds, try again; if it keeps "
+            "happening, tell an admin."
         ),
         "timeout": (
             f"The phone system didn't answer in time. Your phones may still ring for {target} "
@@ -151,7 +152,10 @@ def failure(kind: str, display: str, extension: str, retry_after: float | None =
 
 def unexpected_error() -> str:
     """Something in the bot itself went wrong; no details leak."""
-    return "Something went wrong on my side and the call wasn't placed. Please try again."
+    return (
+        "Something went wrong on my side, so the call may not have been placed. If your phones "
+        "don't ring in a few seconds, please try again."
+    )
 
 
 def no_number_in_message() -> str:

@@ -21,8 +21,11 @@ WRITE_WAIT_SECONDS = 2.0
 #: Outcomes that mean a request was (or is being) sent to the PBX, for the budgets.
 PENDING = "pending"
 PLACED = "placed"
-#: A timed-out request may still ring: it blocks a repeat like a placed call does.
-TIMEOUT = "timeout"
+#: Ended calls that may have rung the phones (placed, or an answer we could not read): a
+#: repeat within the duplicate window is held, so nobody is rung twice by accident.
+MAY_HAVE_RUNG = ("placed", "timeout", "pbx_error", "error", "interrupted")
+#: A call still waiting on the PBX blocks a repeat, however slow the PBX (up to this long).
+PENDING_LIMIT_SECONDS = 300.0
 
 migrations = Migrations("webfones-dialer")
 
@@ -56,6 +59,12 @@ def m001_links_and_calls(db: sqlite_utils.Database) -> None:
     db["calls"].create_index(["user_id", "at"])
     db["calls"].create_index(["sent", "at"])
     db["pbx_state"].create({"key": str, "value": float}, pk="key")
+
+
+@migrations()
+def m002_finished_at(db: sqlite_utils.Database) -> None:
+    """When each call ended: the duplicate window runs from the end, not the start."""
+    db["calls"].add_column("finished_at", float)
 
 
 class StoreBusy(Exception):
@@ -322,13 +331,9 @@ class Store:
         cooldown = db.execute("SELECT value FROM pbx_state WHERE key = 'blocked_until'").fetchone()
         if cooldown and cooldown[0] > now:
             return Held("pbx_cooldown", _ceil(cooldown[0] - now))
-        recent = db.execute(
-            "SELECT max(at) FROM calls WHERE user_id = ? AND destination = ?"
-            " AND outcome IN (?, ?, ?) AND at > ?",
-            [user_id, destination, PENDING, PLACED, TIMEOUT, now - DUPLICATE_WINDOW_SECONDS],
-        ).fetchone()[0]
-        if recent is not None:
-            return Held("duplicate", _ceil(recent + DUPLICATE_WINDOW_SECONDS - now))
+        held = _duplicate_wait(db, now, user_id, destination)
+        if held is not None:
+            return Held("duplicate", held)
         wait = _budget_wait(db, now, user_rate, "user_id = ? AND sent = 1", [user_id])
         if wait is not None:
             return Held("user_rate", wait)
@@ -357,6 +362,7 @@ class Store:
                     "pbx_status": pbx_status,
                     "latency_ms": latency_ms,
                     "detail": detail[:500],
+                    "finished_at": self._clock(),
                 },
             )
 
@@ -393,6 +399,27 @@ class Store:
         if db is not None:
             db.conn.close()
             self._local.db = None
+
+
+def _duplicate_wait(
+    db: sqlite_utils.Database, now: float, user_id: str, destination: str
+) -> int | None:
+    """Seconds a repeat of this call must wait, or None when it is not a duplicate."""
+    in_flight = db.execute(
+        "SELECT 1 FROM calls WHERE user_id = ? AND destination = ? AND outcome = ? AND at > ?",
+        [user_id, destination, PENDING, now - PENDING_LIMIT_SECONDS],
+    ).fetchone()
+    if in_flight:
+        return _ceil(DUPLICATE_WINDOW_SECONDS)
+    marks = ", ".join("?" for _ in MAY_HAVE_RUNG)
+    ended = db.execute(
+        "SELECT max(coalesce(finished_at, at)) FROM calls WHERE user_id = ? AND destination = ?"
+        f" AND outcome IN ({marks}) AND at > ?",
+        [user_id, destination, *MAY_HAVE_RUNG, now - PENDING_LIMIT_SECONDS],
+    ).fetchone()[0]
+    if ended is None or ended <= now - DUPLICATE_WINDOW_SECONDS:
+        return None
+    return _ceil(ended + DUPLICATE_WINDOW_SECONDS - now)
 
 
 def _ceil(seconds: float) -> int:

@@ -69,12 +69,35 @@ def test_schema_is_migrated_and_wal_is_on(store: Store) -> None:
 def test_duplicate_guard_holds_for_ten_seconds_then_frees(store: Store, clock: Clock) -> None:
     first = reserve(store)
     assert isinstance(first, Reserved)
+    store.finish_call(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=5)
     clock.now += 3
     held = reserve(store)
     assert held == Held("duplicate", 7)
     assert isinstance(reserve(store, dest="+15551234567"), Reserved)
     clock.now += 8
     assert isinstance(reserve(store), Reserved)
+
+
+def test_a_call_still_waiting_on_the_pbx_blocks_a_repeat_however_long(
+    store: Store, clock: Clock
+) -> None:
+    first = reserve(store)
+    clock.now += 12
+    assert reserve(store) == Held("duplicate", 10)
+    store.finish_call(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=12000)
+    clock.now += 4
+    assert reserve(store) == Held("duplicate", 6)
+    clock.now += 7
+    assert isinstance(reserve(store), Reserved)
+
+
+def test_an_unreadable_pbx_answer_may_have_rung_so_it_blocks_a_repeat(
+    store: Store, clock: Clock
+) -> None:
+    first = reserve(store)
+    store.finish_call(first.call_id, outcome="pbx_error", sent=True, pbx_status=502, latency_ms=9)
+    clock.now += 2
+    assert reserve(store) == Held("duplicate", 8)
 
 
 def test_a_failed_call_does_not_block_a_retry(store: Store, clock: Clock) -> None:
