@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -140,6 +141,17 @@ async def finish_in_flight(service: DialService, keep: set[asyncio.Task], timeou
         await asyncio.wait(pending, timeout=remaining)
 
 
+def warn_if_key_travels_in_clear(base_url: str) -> None:
+    """Plain http to another host sends the API key unencrypted: say so at start-up."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        log.warning(
+            "WEBFONES_BASE_URL uses plain http to %s: the API key crosses the network "
+            "unencrypted; use https unless that network is trusted",
+            parts.hostname,
+        )
+
+
 async def run(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then let calls in flight finish and be answered."""
     stop = asyncio.Event()
@@ -153,6 +165,7 @@ async def run(settings: Settings) -> None:
         total_timeout=float(settings.webfones_timeout),
         connect_timeout=min(5.0, float(settings.webfones_timeout)),
     )
+    warn_if_key_travels_in_clear(settings.webfones_base_url)
     service = DialService(settings, db, dialer)
     app = create_app(service)
     await verify_slack_token(app.client, settings)

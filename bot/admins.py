@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0
+#: users.info happens before an ack: past this, deny (fail closed) rather than miss Slack's 3 s.
+LOOKUP_SECONDS = 1.5
 
 
 class AdminDirectory:
@@ -39,7 +42,8 @@ class AdminDirectory:
         if cached and cached[1] > self._clock():
             return cached[0]
         try:
-            response = await self._client.users_info(user=user_id)
+            async with asyncio.timeout(LOOKUP_SECONDS):
+                response = await self._client.users_info(user=user_id)
         except SlackApiError as error:
             log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
             return False

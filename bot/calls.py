@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-EXTENSION = re.compile(r"^\d{2,8}$")
+EXTENSION = re.compile(r"^[0-9]{2,8}$")
 DEFAULT_COOLDOWN_SECONDS = 60.0
+#: A Retry-After far in the future (or garbage) must not stop all dialing for days.
+MAX_COOLDOWN_SECONDS = 900.0
 
 #: While Bolt dispatches a request: done once the dispatch has handed its response (the ack)
 #: back to the adapter, which sends it on without yielding. Set by bot.app.DialerApp.
@@ -139,6 +142,10 @@ class DialService:
         if link is None:
             text = messages.colleague_not_linked(colleague)
             return await self.refuse(user_id, f"<@{colleague}>", surface, "refused_unlinked", text)
+        if numbers.is_emergency(
+            link.extension, self.settings.default_region, self.settings.allowed_regions
+        ):
+            return await self.resolve(user_id, link.extension, surface)  # the emergency refusal
         return Target(pbx_digits=link.extension, display=link.extension, audit=link.extension)
 
     async def refuse(
@@ -156,8 +163,8 @@ class DialService:
                 outcome=outcome,
                 detail=text,
             )
-        except StoreBusy:
-            log.warning("call log busy; refusal for %s not recorded", user_id)
+        except (StoreBusy, sqlite3.Error) as error:
+            log.warning("refusal for %s not recorded: %s", user_id, type(error).__name__)
         return Refused(text)
 
     async def begin(self, user_id: str, target: Target, surface: str) -> Started | Refused:
@@ -181,7 +188,8 @@ class DialService:
                 user_rate=self.settings.user_rate,
                 pbx_rate=self.settings.pbx_rate,
             )
-        except StoreBusy:
+        except (StoreBusy, sqlite3.Error) as error:
+            log.warning("could not reserve a call for %s: %s", user_id, type(error).__name__)
             return Refused(messages.store_busy())
         if isinstance(slot, Held):
             return Refused(messages.held(slot, target.display))
@@ -229,12 +237,16 @@ class DialService:
         return messages.placed(target.display, started.extension)
 
     async def _record_failure(self, started: Started, error: DialerError) -> None:
-        if isinstance(error, RateLimited):
-            pause = error.retry_after or DEFAULT_COOLDOWN_SECONDS
-            await self.db.run(self.db.store.block_pbx_until, time.time() + pause)
-        await self._finish(
-            started, error.kind, error.sent, error.status, error.latency_ms, error.detail
-        )
+        try:
+            if isinstance(error, RateLimited):
+                pause = min(error.retry_after or DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS)
+                await self.db.run(self.db.store.block_pbx_until, time.time() + pause)
+        except Exception as failure:
+            log.warning("could not record the PBX's 429 pause: %s", type(failure).__name__)
+        finally:
+            await self._finish(
+                started, error.kind, error.sent, error.status, error.latency_ms, error.detail
+            )
 
     async def _finish(
         self,

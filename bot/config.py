@@ -109,10 +109,10 @@ def parse_rate(name: str, value: str, default: Rate) -> Rate:
 
 def _api_key(env: Mapping[str, str]) -> str:
     value = _required(env, "WEBFONES_API_KEY", "the key from your WebFones administrator")
-    if any(ch.isspace() or not ch.isprintable() for ch in value):
+    if not value.isascii() or any(ch.isspace() or not ch.isprintable() for ch in value):
         raise SettingsError(
-            "WEBFONES_API_KEY has spaces or control characters in it: paste the key alone, "
-            "without quotes or line breaks."
+            "WEBFONES_API_KEY has spaces, control characters or non-ASCII letters in it: "
+            "paste the key alone, without quotes or line breaks."
         )
     return value
 

@@ -131,7 +131,7 @@ def failure(kind: str, display: str, extension: str, retry_after: float | None =
         "rate_limited": (
             "The phone system is getting too many calls from this workspace right now, so "
             f"{target} wasn't called. Please try again in "
-            f"{_seconds(int(retry_after or 60))}."
+            f"{_seconds(int(min(retry_after or 60, 900)))}."
         ),
         "pbx_error": (
             f"The phone system had a problem with your call to {target}, so it may not have "
@@ -230,6 +230,14 @@ def not_admin(admins_hint: str) -> str:
 def bad_extension(text: str) -> str:
     """An extension that is not 2 to 8 digits."""
     return f"“{quote(text)}” isn't an extension: extensions are 2 to 8 digits, like 309."
+
+
+def emergency_extension(extension: str) -> str:
+    """An admin tried to link an emergency number as an extension."""
+    return (
+        f"{extension} is an emergency number, so it can't be linked as an extension: calls "
+        "to it must never be placed by the bot."
+    )
 
 
 def link_not_understood(text: str) -> str:

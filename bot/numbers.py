@@ -196,6 +196,11 @@ def _emergency_digits(cleaned: str, default_region: str, regions: Iterable[str])
     return None
 
 
+def emergency_extension(extension: str, default_region: str = "US") -> bool:
+    """Whether digits meant as an extension are an emergency number, which must not be linked."""
+    return is_emergency(extension, default_region)
+
+
 def is_emergency(text: str, default_region: str, extra_regions: Iterable[str] = ()) -> bool:
     """Whether text dials an emergency service, which the bot must never call for anyone."""
     cleaned = strip_slack_markup(text)
@@ -275,7 +280,7 @@ def _region_refusal(display: str, region: str | None, allowed: frozenset[str]) -
 
 
 def _type_refusal(display: str, kind: PhoneNumberType) -> Refusal | None:
-    """The sentence for a premium-rate or shared-cost number, None for any other type."""
+    """The sentence for a premium-rate, shared-cost or personal number; None for others."""
     if kind == PhoneNumberType.PREMIUM_RATE:
         return Refusal(
             "premium_rate",
@@ -285,6 +290,13 @@ def _type_refusal(display: str, kind: PhoneNumberType) -> Refusal | None:
         return Refusal(
             "shared_cost",
             f"{display} is a shared-cost number; shared-cost numbers can't be dialed from Slack.",
+        )
+    if kind == PhoneNumberType.PERSONAL_NUMBER:
+        # NANP 500/533/544… "follow-me" numbers forward anywhere, at the caller's expense.
+        return Refusal(
+            "personal_number",
+            f"{display} is a personal forwarding number, which can be billed like a call "
+            "abroad; those can't be dialed from Slack.",
         )
     return None
 

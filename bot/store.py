@@ -197,6 +197,9 @@ class Store:
                 raise
             else:
                 db.execute("COMMIT")
+            finally:
+                # Reads on this connection wait as usual again (a no-wait write set it to 0).
+                db.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
         finally:
             self._write_lock.release()
 

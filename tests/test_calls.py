@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from bot.calls import ACK_SENT, Database, DialService, Started, Target
@@ -57,3 +58,24 @@ async def test_finish_outside_a_request_does_not_wait(tmp_path: Path) -> None:
     assert isinstance(started, Started)
     assert "ringing" in await asyncio.wait_for(service.finish(started), 2)
     assert dialer.calls == [("309", "310")]
+
+
+async def test_a_huge_retry_after_pauses_dialing_for_at_most_fifteen_minutes(
+    tmp_path: Path,
+) -> None:
+    from bot.dialer import RateLimited
+
+    service, _ = make_service(tmp_path)
+
+    async def refuse(extension: str, phonenumber: str) -> CallPlaced:
+        raise RateLimited("429", status=429, detail="slow down", retry_after=10**9)
+
+    service.dialer.place_call = refuse  # type: ignore[method-assign]
+    target = Target(pbx_digits="310", display="310", audit="310")
+    started = await service.begin("U1", target, "slash")
+    assert isinstance(started, Started)
+    await service.finish(started)
+    blocked = service.db.store._db().execute("SELECT value FROM pbx_state").fetchone()[0]
+    assert blocked - time.time() <= 900
+    record = service.db.store.recent_calls(user_id="U1")[0]
+    assert record.outcome == "rate_limited" and record.pbx_status == 429

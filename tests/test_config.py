@@ -58,6 +58,7 @@ def test_overrides_are_read() -> None:
         ({"SLACK_BOT_TOKEN": "xapp-wrong-kind"}, "SLACK_BOT_TOKEN"),
         ({"WEBFONES_API_KEY": ""}, "WEBFONES_API_KEY"),
         ({"WEBFONES_API_KEY": "two words"}, "WEBFONES_API_KEY"),
+        ({"WEBFONES_API_KEY": "clé-secrète"}, "WEBFONES_API_KEY"),
         ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_APP_TOKEN": "xoxb-not-app"}, "SLACK_APP_TOKEN"),
         ({"WEBFONES_BASE_URL": "api.webfones.com"}, "WEBFONES_BASE_URL"),

@@ -67,3 +67,7 @@ def test_choice_blocks_offer_one_button_per_number() -> None:
     buttons = blocks[1]["elements"]
     assert [b["value"] for b in buttons] == ["+15808675309", "310"]
     assert len({b["action_id"] for b in buttons}) == 2
+
+
+def test_a_huge_retry_after_is_capped_at_fifteen_minutes() -> None:
+    assert "in 900 seconds" in messages.failure("rate_limited", "310", "309", 99_999_999)

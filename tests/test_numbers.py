@@ -495,3 +495,10 @@ def test_local_short_codes_are_not_emergencies_for_another_country() -> None:
     """311 is a US city-services code (and a common extension), not an emergency number."""
     assert not is_emergency("311", "US", ["US", "CA"])
     assert is_emergency("1-911", "US", ["US", "CA"])
+
+
+def test_personal_forwarding_numbers_are_refused() -> None:
+    """NANP 5XX personal numbers forward anywhere at the caller's cost: a toll-fraud classic."""
+    result = resolve_external("+1 500 555 0100", "US", frozenset({"US", "CA"}))
+    assert isinstance(result, Refusal) and result.reason == "personal_number"
+    assert "+1 500-555-0100" in result.text

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.cli.common import CliError
+from bot.numbers import emergency_extension
 from bot.store import Link
 
 HEADER = ("user_id", "extension")
@@ -50,7 +51,7 @@ EXTENSION_HEADERS = frozenset(
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-EXTENSION = re.compile(r"^\d{2,8}$")
+EXTENSION = re.compile(r"^[0-9]{2,8}$")
 SHOWN_CHARS = 40
 
 
@@ -191,9 +192,11 @@ def _extension_problem(extension: str) -> str | None:
     """Why an extension cell is unusable, or None when it is 2 to 8 digits."""
     if not extension:
         return "no extension"
-    if EXTENSION.match(extension):
-        return None
-    return f"{_shown(extension)} is not an extension (2 to 8 digits)"
+    if not EXTENSION.match(extension):
+        return f"{_shown(extension)} is not an extension (2 to 8 digits)"
+    if emergency_extension(extension):
+        return f"{_shown(extension)} is an emergency number, not an extension"
+    return None
 
 
 def check_row(line: int, cells: list[str], columns: Columns) -> Row:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -10,15 +11,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
-from bot.admins import AdminDirectory
+from bot import messages, numbers
+from bot.admins import LOOKUP_SECONDS, AdminDirectory
 from bot.calls import Database, admins_hint
 from bot.config import Settings
 from bot.store import StoreBusy
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 EMAIL = re.compile(r"^(?:<mailto:)?([^\s<>|@]+@[^\s<>|@]+\.[^\s<>|@]+)(?:\|[^>]*)?>?$")
-EXTENSION = re.compile(r"^\d{2,8}$")
+EXTENSION = re.compile(r"^[0-9]{2,8}$")
 LOG_LIMIT = 20
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ class EmailNotFound(Exception):
 async def user_for_email(client: AsyncWebClient, email: str) -> str:
     """The Slack user ID with this email address, or EmailNotFound with a sentence."""
     try:
-        found = await client.users_lookupByEmail(email=email)
+        async with asyncio.timeout(LOOKUP_SECONDS):
+            found = await client.users_lookupByEmail(email=email)
     except SlackApiError as error:
         code = error.response.get("error")
         if code == "users_not_found":
@@ -129,6 +131,8 @@ def register(app: AsyncApp, settings: Settings, db: Database, admins: AdminDirec
             previous = await db.run(store.remove_link, request.user_id)
             return messages.unlinked(request.user_id, previous)
         assert request.extension is not None
+        if numbers.emergency_extension(request.extension, settings.default_region):
+            return messages.emergency_extension(request.extension)
         previous = await db.run(store.set_link, request.user_id, request.extension, admin_id)
         others = [
             other

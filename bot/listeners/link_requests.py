@@ -9,7 +9,7 @@ import time
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages, views
+from bot import messages, numbers, views
 from bot.admins import AdminDirectory
 from bot.calls import Database, admins_hint
 from bot.config import Settings
@@ -19,7 +19,7 @@ from bot.store import StoreBusy
 
 log = logging.getLogger(__name__)
 
-EXTENSION = re.compile(r"^\d{2,8}$")
+EXTENSION = re.compile(r"^[0-9]{2,8}$")
 REQUEST_COOLDOWN_SECONDS = 600.0
 
 
@@ -107,11 +107,13 @@ def register(
                 errors={views.EXTENSION_BLOCK: "Only admins can link extensions."},
             )
             return
+        problem = None
         if not EXTENSION.match(extension):
-            await ack(
-                response_action="errors",
-                errors={views.EXTENSION_BLOCK: "Extensions are 2 to 8 digits, like 309."},
-            )
+            problem = "Extensions are 2 to 8 digits, like 309."
+        elif numbers.emergency_extension(extension, settings.default_region):
+            problem = messages.emergency_extension(extension)
+        if problem:
+            await ack(response_action="errors", errors={views.EXTENSION_BLOCK: problem})
             return
         if not user_id:
             await ack(response_action="errors", errors={views.USER_BLOCK: "Pick a person."})

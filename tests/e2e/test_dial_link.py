@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+
 from tests.e2e.conftest import ADMIN, World
 
 
@@ -55,3 +58,32 @@ def test_links_survive_a_restart(world: World) -> None:
     _, ack, response_url = world.dial("580-867-5309", user="UCAROL001")
     assert "from extension 311" in ack["text"]
     assert "ringing" in world.final_reply(response_url)
+
+
+def test_emergency_numbers_cannot_be_linked_as_extensions(world: World) -> None:
+    _, ack, _ = world.link("<@UNOLINK01> 911")
+    assert "911 is an emergency number" in ack["text"]
+    _, ack, _ = world.link("<@UNOLINK01> ９１１")
+    assert "isn't an extension" in ack["text"]
+    _, ack, _ = world.link("", user="UNOLINK01")
+    assert "don't have an extension" in ack["text"]
+
+
+def test_a_colleague_linked_to_an_emergency_number_is_not_dialed(world: World) -> None:
+    conn = sqlite3.connect(world.db_path)
+    with conn:
+        conn.execute("UPDATE links SET extension = '911' WHERE user_id = 'UBOB00001'")
+    conn.close()
+    _, ack, _ = world.dial("<@UBOB00001>")
+    assert "emergency" in ack["text"]
+    time.sleep(0.2)
+    assert world.pbx.requests == 0
+
+
+def test_a_slow_slack_denies_admin_rights_within_the_ack_deadline(world: World) -> None:
+    world.slack.response_delay = 4.0
+    status, ack, _ = world.link("<@UNOLINK01|nolink> 412", user="UOWNER001")
+    world.slack.response_delay = 0.0
+    assert status == 200 and "Only" in ack["text"]
+    _, ack, _ = world.link("", user="UNOLINK01")
+    assert "don't have an extension" in ack["text"]
