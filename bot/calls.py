@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -16,14 +15,13 @@ from typing import Any, TypeVar
 from bot import messages, numbers, views
 from bot.config import Settings
 from bot.dialer import DialerError, RateLimited, WebFonesClient
+from bot.ids import EXTENSION, MENTION
 from bot.store import Held, Reserved, Store, StoreBusy, WouldWait
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-EXTENSION = re.compile(r"^[0-9]{2,8}$")
 DEFAULT_COOLDOWN_SECONDS = 60.0
 #: A Retry-After far in the future (or garbage) must not stop all dialing for days.
 MAX_COOLDOWN_SECONDS = 900.0
@@ -119,7 +117,7 @@ class DialService:
     async def resolve(self, user_id: str, text: str, surface: str) -> Target | Refused:
         """Read what the user typed as a colleague, an extension or an external number."""
         text = numbers.strip_slack_markup(text)
-        mention = MENTION.match(text)
+        mention = MENTION.fullmatch(text)
         if mention:
             return await self._colleague(user_id, mention[1], surface)
         settings = self.settings

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from bot.ids import USER_ID
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WEBFONES_BASE_URL = "https://api.webfones.com:2343"
-
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class SettingsError(Exception):
@@ -140,7 +140,7 @@ def _regions(env: Mapping[str, str], name: str, default: frozenset[str]) -> froz
 def _admins(env: Mapping[str, str]) -> frozenset[str]:
     ids = [a.strip() for a in _get(env, "DIALER_ADMINS").split(",") if a.strip()]
     for user_id in ids:
-        if not _USER_ID.match(user_id):
+        if not USER_ID.match(user_id):
             raise SettingsError(
                 f"DIALER_ADMINS has {user_id!r}: it should list Slack user IDs like U0123ABCD, "
                 "separated by commas (not names or emails)."

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.cli.common import CliError
+from bot.ids import EXTENSION, MENTION, USER_ID
 from bot.numbers import emergency_extension
 from bot.store import Link
 
@@ -48,10 +49,7 @@ EXTENSION_HEADERS = frozenset(
     }
 )
 
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-EXTENSION = re.compile(r"^[0-9]{2,8}$")
 SHOWN_CHARS = 40
 
 
@@ -100,7 +98,7 @@ class Columns:
 
 def user_id_of(cell: str) -> str | None:
     """The Slack user ID a cell names directly (U0123ABCD or <@U0123ABCD|name>), if any."""
-    mention = MENTION.match(cell)
+    mention = MENTION.fullmatch(cell)
     if mention:
         return mention[1]
     return cell if USER_ID.match(cell) else None

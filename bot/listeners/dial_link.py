@@ -15,11 +15,10 @@ from bot import messages, numbers
 from bot.admins import LOOKUP_SECONDS, AdminDirectory
 from bot.calls import Database, admins_hint
 from bot.config import Settings
+from bot.ids import EXTENSION, MENTION
 from bot.store import StoreBusy
 
-MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 EMAIL = re.compile(r"^(?:<mailto:)?([^\s<>|@]+@[^\s<>|@]+\.[^\s<>|@]+)(?:\|[^>]*)?>?$")
-EXTENSION = re.compile(r"^[0-9]{2,8}$")
 LOG_LIMIT = 20
 
 log = logging.getLogger(__name__)
@@ -47,11 +46,11 @@ def parse(text: str) -> LinkCommand:
     if head == "list" and len(words) == 1:
         return LinkCommand("list")
     if head == "log" and len(words) <= 2:
-        user = MENTION.match(words[1]) if len(words) == 2 else None
+        user = MENTION.fullmatch(words[1]) if len(words) == 2 else None
         if len(words) == 2 and not user:
             return LinkCommand("invalid", problem=messages.link_not_understood(text))
         return LinkCommand("log", user_id=user[1] if user else None)
-    mention = MENTION.match(words[0])
+    mention = MENTION.fullmatch(words[0])
     email = None if mention else EMAIL.match(words[0])
     if not (mention or email) or len(words) != 2:
         return LinkCommand("invalid", problem=messages.link_not_understood(text))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -14,12 +13,12 @@ from bot.admins import AdminDirectory
 from bot.calls import Database, admins_hint
 from bot.config import Settings
 from bot.home import HomePublisher
+from bot.ids import EXTENSION
 from bot.listeners.dial import reply
 from bot.store import StoreBusy
 
 log = logging.getLogger(__name__)
 
-EXTENSION = re.compile(r"^[0-9]{2,8}$")
 REQUEST_COOLDOWN_SECONDS = 600.0
 
 

@@ -10,10 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import views
 from bot.calls import DialService, Refused
+from bot.ids import MENTION
 
 log = logging.getLogger(__name__)
-
-MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 def plain(text: str) -> str:
