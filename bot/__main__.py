@@ -19,11 +19,12 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot import cli, logs
 from bot.app import create_app
-from bot.calls import Database, DialService
 from bot.config import Settings, SettingsError, load_settings
 from bot.dialer import WebFonesClient
 from bot.http_server import EVENTS_PATH, create_web_app, serve_http
+from bot.service import DialService
 from bot.store import Store, StoreBusy
+from bot.store_runner import StoreRunner
 
 log = logging.getLogger("bot")
 
@@ -61,7 +62,7 @@ async def verify_slack_token(app_client, settings: Settings) -> None:
     log.info("connected to Slack workspace %s as %s", auth.get("team"), auth.get("user"))
 
 
-async def prune_forever(db: Database, days: int) -> None:
+async def prune_forever(db: StoreRunner, days: int) -> None:
     """Keep the audit log to DIALER_LOG_DAYS, checking hourly."""
     while True:
         try:
@@ -158,7 +159,7 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    db = Database(open_store(settings))
+    db = StoreRunner(open_store(settings))
     dialer = WebFonesClient(
         settings.webfones_base_url,
         settings.webfones_api_key,

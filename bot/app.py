@@ -11,9 +11,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admins import AdminDirectory
-from bot.calls import ACK_SENT, DialService
 from bot.home import HomePublisher
 from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut
+from bot.service import ACK_SENT, DialService
 
 log = logging.getLogger(__name__)
 

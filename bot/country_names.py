@@ -1,9 +1,19 @@
-"""English country names by region code, as phonenumbers' geocoder words them.
+"""English country names by region code, and how they read in a sentence ("the United Kingdom").
 
 A table instead of the geocoder itself: importing phonenumbers.geocoder costs about 100 MB
 of memory and 0.4 s of start-up for some 240 names. tests/test_country_names.py checks this
 table against the geocoder, so a phonenumbers upgrade that renames a country is noticed.
 """
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import phonenumbers
+
+#: phonenumbers' "region" for +800, +808, +870, +878, +881, +882, +883, +888, +979.
+NON_GEOGRAPHIC = "001"
 
 COUNTRY_NAMES: dict[str, str] = {
     "AD": "Andorra",
@@ -246,3 +256,77 @@ COUNTRY_NAMES: dict[str, str] = {
     "ZM": "Zambia",
     "ZW": "Zimbabwe",
 }
+
+
+# Names the geocoder lacks or words awkwardly ("The Democratic Republic Of Congo").
+_NAME_OVERRIDES = {
+    "AC": "Ascension Island",
+    "BL": "Saint Barthélemy",
+    "CD": "the Democratic Republic of the Congo",
+    "CG": "the Republic of the Congo",
+    "EH": "Western Sahara",
+    "MF": "Saint Martin",
+    "MK": "North Macedonia",
+    "SX": "Sint Maarten",
+    "SZ": "Eswatini",
+    "TA": "Tristan da Cunha",
+    "VA": "Vatican City",
+    "XK": "Kosovo",
+    NON_GEOGRAPHIC: "no single country",
+}
+
+# Names English always says with "the", beyond those caught by _ARTICLE_WORDS.
+_ARTICLE_NAMES = frozenset(
+    {"Bahamas", "Comoros", "Gambia", "Maldives", "Netherlands", "Philippines", "Seychelles"}
+)
+_ARTICLE_WORDS = re.compile(r"\b(Republic|Kingdom|United|Islands|Territory|States)\b|^Isle of\b")
+_SMALL_WORDS = re.compile(r"(?<=\s)(And|Of|The)(?=\s)")
+
+UNKNOWN_COUNTRY = "an unknown country"
+
+
+# --- names in sentences ---------------------------------------------------------------
+
+
+def _geocoder_name(region: str) -> str:
+    """The geocoder's English country name for a region, or "" when it has none."""
+    return COUNTRY_NAMES.get(region, "")
+
+
+def _with_article(name: str) -> str:
+    """Add "the" where English uses it ("the United Kingdom", "the Bahamas", not "Canada")."""
+    name = _SMALL_WORDS.sub(lambda m: m.group(1).lower(), name)
+    if name.startswith("The "):
+        name = name[4:]
+    if name in _ARTICLE_NAMES or _ARTICLE_WORDS.search(name):
+        return f"the {name}"
+    return name
+
+
+def country_name(region: str | None) -> str:
+    """The English name of a region for a sentence, so users read "Jamaica" and not "JM"."""
+    code = (region or "").strip().upper()
+    if code in _NAME_OVERRIDES:
+        return _NAME_OVERRIDES[code]
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        return UNKNOWN_COUNTRY
+    name = _geocoder_name(code)
+    return _with_article(name) if name else UNKNOWN_COUNTRY
+
+
+def _region_order(region: str) -> tuple[int, int, str]:
+    """Sort key: by calling code, the main country of a shared code first (US before CA)."""
+    code = phonenumbers.country_code_for_region(region) or 10**6
+    is_main = phonenumbers.region_code_for_country_code(code) == region
+    return code, 0 if is_main else 1, region
+
+
+def describe_regions(regions: Iterable[str]) -> str:
+    """Name a set of regions as English ("the United States and Canada"), in a stable order."""
+    codes = sorted({r.strip().upper() for r in regions if r and r.strip()}, key=_region_order)
+    names = [country_name(code) for code in codes]
+    if not names:
+        return "no countries"
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} and {names[-1]}"

@@ -32,6 +32,8 @@ from typing import Any, ClassVar, Self
 
 import httpx
 
+from bot.outcomes import OUTCOMES, Outcome
+
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "webfones-slack-dialer/0.1"
@@ -45,18 +47,6 @@ _NO_DEVICES = re.compile(r"no\s+devices", re.IGNORECASE)
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 _UNPRINTABLE = re.compile(r"[\s\x00-\x1f\x7f]+")
 _NOT_LOGGABLE = re.compile(r"[^0-9A-Za-z*#+.-]")
-# Outcomes an operator should look at (logged as warnings); the rest are users' own mistakes.
-_OPERATOR_KINDS = frozenset(
-    {
-        "key_missing",
-        "key_rejected",
-        "not_found",
-        "rate_limited",
-        "pbx_error",
-        "timeout",
-        "unreachable",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -70,7 +60,7 @@ class CallPlaced:
 class DialerError(Exception):
     """Base of every failure to place a call; `kind` names it for the audit log."""
 
-    kind: ClassVar[str] = "error"
+    kind: ClassVar[Outcome] = Outcome.ERROR
 
     def __init__(
         self,
@@ -97,43 +87,43 @@ class DialerError(Exception):
 class InvalidExtension(DialerError):
     """The PBX refused the request (400), usually because the extension is unknown."""
 
-    kind = "invalid_extension"
+    kind = Outcome.INVALID_EXTENSION
 
 
 class InvalidNumber(DialerError):
     """The PBX refused the request (400) because of the destination number, not the extension."""
 
-    kind = "invalid_number"
+    kind = Outcome.INVALID_NUMBER
 
 
 class NoDevices(DialerError):
     """None of the extension's devices is reachable, so nothing can ring."""
 
-    kind = "no_devices"
+    kind = Outcome.NO_DEVICES
 
 
 class ApiKeyMissing(DialerError):
     """The PBX saw no API key (401): the app is misconfigured."""
 
-    kind = "key_missing"
+    kind = Outcome.KEY_MISSING
 
 
 class ApiKeyRejected(DialerError):
     """The PBX rejected the API key (403): it is wrong or was revoked."""
 
-    kind = "key_rejected"
+    kind = Outcome.KEY_REJECTED
 
 
 class EndpointNotFound(DialerError):
     """The PBX answered 404: the base URL does not point at the Dialer API."""
 
-    kind = "not_found"
+    kind = Outcome.NOT_FOUND
 
 
 class RateLimited(DialerError):
     """The PBX's per-IP request budget is spent (429); `retry_after` says for how long."""
 
-    kind = "rate_limited"
+    kind = Outcome.RATE_LIMITED
 
     def __init__(
         self,
@@ -152,23 +142,23 @@ class RateLimited(DialerError):
 class PbxError(DialerError):
     """The PBX failed or answered something other than the documented replies."""
 
-    kind = "pbx_error"
+    kind = Outcome.PBX_ERROR
 
 
 class PbxTimeout(DialerError):
     """The PBX did not answer in time; the call MAY have been placed."""
 
-    kind = "timeout"
+    kind = Outcome.TIMEOUT
 
 
 class PbxUnreachable(DialerError):
     """No connection to the PBX could be made, even after retries; no call was placed."""
 
-    kind = "unreachable"
+    kind = Outcome.UNREACHABLE
 
 
-#: Every failure kind, in one place for anything that lists failures (the Home tab, tests).
-FAILURE_KINDS: tuple[str, ...] = tuple(
+#: Every way the PBX exchange can fail, one exception each (the outcome table words them).
+FAILURE_KINDS: tuple[Outcome, ...] = tuple(
     error.kind
     for error in (
         InvalidExtension,
@@ -342,8 +332,11 @@ def _loggable(text: str) -> str:
 
 
 def _level(outcome: str) -> int:
-    """WARNING for outcomes an operator should look at, INFO for the rest."""
-    return logging.WARNING if outcome in _OPERATOR_KINDS else logging.INFO
+    """The outcome table's level: WARNING for what an operator should look at, else INFO."""
+    try:
+        return OUTCOMES[Outcome(outcome)].log_level
+    except ValueError:  # a probe's "answered"
+        return logging.INFO
 
 
 def _log_dial(extension: str, phonenumber: str, outcome: str, status: int | None, ms: int) -> None:
@@ -526,8 +519,9 @@ class WebFonesClient:
     def _failed_in_flight(self, exc: httpx.HTTPError) -> DialerError:
         """The error for a request that broke after it may have reached the PBX."""
         detail = _transport_detail(exc, self._api_key)
-        if isinstance(exc, httpx.PoolTimeout):
-            return PbxTimeout(f"no free connection to the PBX: {detail}", detail=detail, sent=False)
+        if isinstance(exc, httpx.PoolTimeout):  # never left this process: safe to try again
+            message = f"no free connection to the PBX: {detail}"
+            return PbxUnreachable(message, detail=detail, sent=False)
         if isinstance(exc, httpx.TimeoutException):
             return PbxTimeout(f"PBX timed out: {detail}", detail=detail, sent=True)
         if isinstance(exc, httpx.UnsupportedProtocol):

@@ -8,21 +8,22 @@ from collections import defaultdict
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import views
+from bot import outcomes, views
 from bot.admins import AdminDirectory
-from bot.calls import Database
-from bot.dialer import FAILURE_KINDS
+from bot.outcomes import Kind
+from bot.service import Answer
+from bot.store_runner import StoreRunner
 
 log = logging.getLogger(__name__)
 
 #: What counts as a failure on the admin's Home: the PBX's, the bot's own, and restarts.
-FAILURE_OUTCOMES = (*FAILURE_KINDS, "error", "interrupted")
+FAILURE_OUTCOMES = outcomes.of_kind(Kind.FAILURE)
 
 
 class HomePublisher:
     """Builds and publishes a user's Home tab; failures are logged, never raised."""
 
-    def __init__(self, client: AsyncWebClient, db: Database, admins: AdminDirectory) -> None:
+    def __init__(self, client: AsyncWebClient, db: StoreRunner, admins: AdminDirectory) -> None:
         self._client = client
         self._db = db
         self._admins = admins
@@ -64,9 +65,9 @@ class HomePublisher:
         self._banners.pop(user_id, None)
         await self.publish(user_id)
 
-    async def call_finished(self, user_id: str, outcome: str) -> None:
+    async def call_finished(self, user_id: str, answer: Answer) -> None:
         """Refresh after a call; a call started from Home shows its outcome there."""
         if user_id not in self._viewers:
             return
-        banner = outcome if user_id in self._banners else None
+        banner = answer.text if user_id in self._banners else None
         await self.publish(user_id, banner)

@@ -8,7 +8,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.calls import Database
+from bot.store_runner import StoreRunner
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def create_web_app(app: AsyncApp, db: Database) -> web.Application:
+def create_web_app(app: AsyncApp, db: StoreRunner) -> web.Application:
     """An aiohttp application that hands Slack's requests to Bolt and reports health."""
 
     async def slack_events(request: web.Request) -> web.Response:

@@ -17,52 +17,24 @@ from phonenumbers import (
     shortnumberinfo,
 )
 
-from bot.country_names import COUNTRY_NAMES
+from bot.country_names import country_name, describe_regions
+from bot.messages import Facts
+from bot.outcomes import Outcome, sentence
+
+__all__ = ["country_name", "describe_regions"]  # re-exported: tests and callers name them here
 
 # Longest text read_number will look at; nothing dialable is longer, and phonenumbers' regexes
 # should never be handed a whole essay from a slash command.
 MAX_NUMBER_TEXT = 64
 
-# How much of an unreadable text is echoed back to the user.
-_QUOTE_LIMIT = 60
-
 # Dialled from habit wherever people are; refused even when the default region's metadata does
 # not list them (999 is not an emergency number to US metadata, but someone typing it means it).
 _WELL_KNOWN_EMERGENCY = frozenset({"112", "911", "999"})
-
-# phonenumbers' "region" for +800, +808, +870, +878, +881, +882, +883, +888, +979.
-_NON_GEOGRAPHIC = "001"
 
 # Slack's link token: <tel:+15808675309|580-867-5309> or <https://...|label> or <https://...>.
 _SLACK_TOKEN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _TEL_TOKEN = re.compile(r"<tel:([^<>|]*)(?:\|[^<>]*)?>", re.IGNORECASE)
 _TEL_PREFIX = re.compile(r"^tel:", re.IGNORECASE)
-
-# Names the geocoder lacks or words awkwardly ("The Democratic Republic Of Congo").
-_NAME_OVERRIDES = {
-    "AC": "Ascension Island",
-    "BL": "Saint Barthélemy",
-    "CD": "the Democratic Republic of the Congo",
-    "CG": "the Republic of the Congo",
-    "EH": "Western Sahara",
-    "MF": "Saint Martin",
-    "MK": "North Macedonia",
-    "SX": "Sint Maarten",
-    "SZ": "Eswatini",
-    "TA": "Tristan da Cunha",
-    "VA": "Vatican City",
-    "XK": "Kosovo",
-    _NON_GEOGRAPHIC: "no single country",
-}
-
-# Names English always says with "the", beyond those caught by _ARTICLE_WORDS.
-_ARTICLE_NAMES = frozenset(
-    {"Bahamas", "Comoros", "Gambia", "Maldives", "Netherlands", "Philippines", "Seychelles"}
-)
-_ARTICLE_WORDS = re.compile(r"\b(Republic|Kingdom|United|Islands|Territory|States)\b|^Isle of\b")
-_SMALL_WORDS = re.compile(r"(?<=\s)(And|Of|The)(?=\s)")
-
-UNKNOWN_COUNTRY = "an unknown country"
 
 
 @dataclass(frozen=True)
@@ -77,10 +49,36 @@ class Destination:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a destination may not be dialed, as one user-facing sentence."""
+    """Why a destination may not be dialed: the outcome and the facts its sentence needs."""
 
-    reason: str
-    text: str
+    outcome: Outcome
+    display: str = ""
+    e164: str | None = None
+    region: str | None = None
+    digits: str = ""
+    typed: str = ""
+    allowed_regions: frozenset[str] = frozenset()
+
+    @property
+    def reason(self) -> str:
+        """The outcome without its "refused_" prefix ("premium_rate", "region" …)."""
+        return self.outcome.value.removeprefix("refused_")
+
+    @property
+    def facts(self) -> Facts:
+        """What messages needs to word this refusal."""
+        return Facts(
+            display=self.display,
+            region=self.region,
+            digits=self.digits,
+            typed=self.typed,
+            allowed_regions=self.allowed_regions,
+        )
+
+    @property
+    def text(self) -> str:
+        """The sentence the user reads."""
+        return sentence(self.outcome, self.facts)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -207,115 +205,45 @@ def is_emergency(text: str, default_region: str, extra_regions: Iterable[str] = 
     return _emergency_digits(cleaned, default_region, tuple(extra_regions)) is not None
 
 
-# --- words --------------------------------------------------------------------------------------
-
-
-def _geocoder_name(region: str) -> str:
-    """The geocoder's English country name for a region, or "" when it has none."""
-    return COUNTRY_NAMES.get(region, "")
-
-
-def _with_article(name: str) -> str:
-    """Add "the" where English uses it ("the United Kingdom", "the Bahamas", not "Canada")."""
-    name = _SMALL_WORDS.sub(lambda m: m.group(1).lower(), name)
-    if name.startswith("The "):
-        name = name[4:]
-    if name in _ARTICLE_NAMES or _ARTICLE_WORDS.search(name):
-        return f"the {name}"
-    return name
-
-
-def country_name(region: str | None) -> str:
-    """The English name of a region for a sentence, so users read "Jamaica" and not "JM"."""
-    code = (region or "").strip().upper()
-    if code in _NAME_OVERRIDES:
-        return _NAME_OVERRIDES[code]
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        return UNKNOWN_COUNTRY
-    name = _geocoder_name(code)
-    return _with_article(name) if name else UNKNOWN_COUNTRY
-
-
-def _region_order(region: str) -> tuple[int, int, str]:
-    """Sort key: by calling code, the main country of a shared code first (US before CA)."""
-    code = phonenumbers.country_code_for_region(region) or 10**6
-    is_main = phonenumbers.region_code_for_country_code(code) == region
-    return code, 0 if is_main else 1, region
-
-
-def describe_regions(regions: Iterable[str]) -> str:
-    """Name a set of regions as English ("the United States and Canada"), in a stable order."""
-    codes = sorted({r.strip().upper() for r in regions if r and r.strip()}, key=_region_order)
-    names = [country_name(code) for code in codes]
-    if not names:
-        return "no countries"
-    if len(names) == 1:
-        return names[0]
-    return f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def _quote(text: str) -> str:
-    """User text made safe to echo in a reply: one line, no backticks or Slack brackets, short."""
-    flat = " ".join(re.sub(r"[`<>]", "", text).split())
-    return flat if len(flat) <= _QUOTE_LIMIT else flat[: _QUOTE_LIMIT - 1].rstrip() + "…"
-
-
 # --- policy -------------------------------------------------------------------------------------
 
 
-def _location(region: str | None) -> str:
-    """Where a number is, after "is": "in Jamaica", or the wording for +800-style numbers."""
-    if region == _NON_GEOGRAPHIC:
-        return "an international number that belongs to no single country"
-    return f"in {country_name(region)}"
-
-
-def _region_refusal(display: str, region: str | None, allowed: frozenset[str]) -> Refusal:
-    """The sentence for a number outside the workspace's allowed countries."""
-    if allowed:
-        scope = f"this workspace only allows calls to {describe_regions(allowed)}"
-    else:
-        scope = "this workspace doesn't allow calls to any country"
-    return Refusal("region", f"{display} is {_location(region)}; {scope}.")
-
-
-def _type_refusal(display: str, kind: PhoneNumberType) -> Refusal | None:
-    """The sentence for a premium-rate, shared-cost or personal number; None for others."""
-    if kind == PhoneNumberType.PREMIUM_RATE:
-        return Refusal(
-            "premium_rate",
-            f"{display} is a premium-rate number; premium-rate numbers can't be dialed from Slack.",
-        )
-    if kind == PhoneNumberType.SHARED_COST:
-        return Refusal(
-            "shared_cost",
-            f"{display} is a shared-cost number; shared-cost numbers can't be dialed from Slack.",
-        )
-    if kind == PhoneNumberType.PERSONAL_NUMBER:
-        # NANP 500/533/544… "follow-me" numbers forward anywhere, at the caller's expense.
-        return Refusal(
-            "personal_number",
-            f"{display} is a personal forwarding number, which can be billed like a call "
-            "abroad; those can't be dialed from Slack.",
-        )
-    return None
-
-
-def _invalid_refusal(display: str, region: str | None) -> Refusal:
-    """The sentence for a number of plausible length that phonenumbers says does not exist."""
-    where = f" in {country_name(region)}" if region and region != _NON_GEOGRAPHIC else ""
+def _region_refusal(
+    display: str, e164: str, region: str | None, allowed: frozenset[str]
+) -> Refusal:
+    """A number outside the workspace's allowed countries."""
     return Refusal(
-        "invalid", f"{display} isn't a valid phone number{where}; check the digits and try again."
+        Outcome.REFUSED_REGION, display=display, e164=e164, region=region, allowed_regions=allowed
     )
+
+
+_COST_REFUSALS = {
+    PhoneNumberType.PREMIUM_RATE: Outcome.REFUSED_PREMIUM_RATE,
+    PhoneNumberType.SHARED_COST: Outcome.REFUSED_SHARED_COST,
+    # NANP 500/533/544… "follow-me" numbers forward anywhere, at the caller's expense.
+    PhoneNumberType.PERSONAL_NUMBER: Outcome.REFUSED_PERSONAL_NUMBER,
+}
+
+
+def _type_refusal(display: str, e164: str, kind: PhoneNumberType) -> Refusal | None:
+    """A premium-rate, shared-cost or personal number; None for others."""
+    outcome = _COST_REFUSALS.get(kind)
+    return Refusal(outcome, display=display, e164=e164) if outcome else None
+
+
+def _invalid_refusal(display: str, e164: str | None, region: str | None) -> Refusal:
+    """A number of plausible length that phonenumbers says does not exist."""
+    return Refusal(Outcome.REFUSED_INVALID, display=display, e164=e164, region=region)
 
 
 def _country_or_cost(
     number: PhoneNumber, region: str | None, display: str, allowed: frozenset[str]
 ) -> Refusal | None:
     """Refuse a number outside the allowed countries, then a premium-rate or shared-cost one."""
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if region is not None and region not in allowed:
-        return _region_refusal(display, region, allowed)
-    return _type_refusal(display, phonenumbers.number_type(number))
+        return _region_refusal(display, e164, region, allowed)
+    return _type_refusal(display, e164, phonenumbers.number_type(number))
 
 
 def _policy(number: PhoneNumber, display: str, allowed: frozenset[str]) -> Refusal | None:
@@ -325,7 +253,8 @@ def _policy(number: PhoneNumber, display: str, allowed: frozenset[str]) -> Refus
     if refusal is not None:
         return refusal
     if region is None or not phonenumbers.is_valid_number(number):
-        return _invalid_refusal(display, region)
+        e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        return _invalid_refusal(display, e164, region)
     return None
 
 
@@ -333,28 +262,9 @@ def check_destination(dest: Destination, allowed_regions: frozenset[str]) -> Ref
     """None when dest may be dialed; else why not (foreign country, premium rate, shared cost)."""
     number = _parse(dest.e164, "ZZ")
     if number is None:
-        return _invalid_refusal(dest.display or dest.e164, None)
+        return _invalid_refusal(dest.display or dest.e164, None, None)
     allowed = frozenset(r.upper() for r in allowed_regions)
     return _policy(number, dest.display, allowed)
-
-
-def _emergency_refusal(digits: str) -> Refusal:
-    """The sentence sending someone who typed an emergency number to a real phone."""
-    number = digits if 0 < len(digits) <= 6 else "your local emergency number"
-    return Refusal(
-        "emergency",
-        "I can't place emergency calls: a call from the bot would reach the dispatcher from the "
-        f"wrong place. Dial {number} from a phone directly so the dispatcher sees where you are.",
-    )
-
-
-def _not_understood(text: str) -> Refusal:
-    """The sentence for text that holds no phone number, quoting it back safely."""
-    return Refusal(
-        "not_understood",
-        f"I couldn't read “{_quote(text)}” as a phone number. "
-        "Try something like `/dial 580-867-5309` or `/dial +1 604 555 0143`.",
-    )
 
 
 def _explain_unreadable(
@@ -364,9 +274,10 @@ def _explain_unreadable(
     number = _parse(cleaned, default_region)
     reason = None if number is None else phonenumbers.is_possible_number_with_reason(number)
     if number is None or reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        return _not_understood(text)
+        return Refusal(Outcome.REFUSED_NOT_UNDERSTOOD, typed=text)
     display = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
-    return _policy(number, display, allowed) or _invalid_refusal(display, None)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return _policy(number, display, allowed) or _invalid_refusal(display, e164, None)
 
 
 def resolve_external(
@@ -377,7 +288,7 @@ def resolve_external(
     allowed = frozenset(r.upper() for r in allowed_regions)
     emergency = _emergency_digits(cleaned, default_region, allowed)
     if emergency is not None:
-        return _emergency_refusal(emergency)
+        return Refusal(Outcome.REFUSED_EMERGENCY, digits=emergency)
     number = _parse(cleaned, default_region)
     if number is None or not phonenumbers.is_valid_number(number):
         return _explain_unreadable(text, cleaned, default_region, allowed)

@@ -13,17 +13,18 @@ from datetime import UTC, datetime
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot import outcomes
 from bot.config import Rate
+from bot.outcomes import Outcome
 
 DUPLICATE_WINDOW_SECONDS = 10.0
 WRITE_WAIT_SECONDS = 2.0
 
-#: Outcomes that mean a request was (or is being) sent to the PBX, for the budgets.
-PENDING = "pending"
-PLACED = "placed"
+PENDING = Outcome.PENDING.value
+PLACED = Outcome.PLACED.value
 #: Ended calls that may have rung the phones (placed, or an answer we could not read): a
 #: repeat within the duplicate window is held, so nobody is rung twice by accident.
-MAY_HAVE_RUNG = ("placed", "timeout", "pbx_error", "error", "interrupted")
+MAY_HAVE_RUNG = outcomes.may_have_rung()
 #: A call still waiting on the PBX blocks a repeat, however slow the PBX (up to this long).
 PENDING_LIMIT_SECONDS = 300.0
 
@@ -67,6 +68,12 @@ def m002_finished_at(db: sqlite_utils.Database) -> None:
     db["calls"].add_column("finished_at", float)
 
 
+@migrations()
+def m003_typed(db: sqlite_utils.Database) -> None:
+    """What the user typed, beside the destination it was read as (E.164 when it was a number)."""
+    db["calls"].add_column("typed", str)
+
+
 class StoreBusy(Exception):
     """The database stayed locked by another writer past our wait; nothing was written."""
 
@@ -99,6 +106,7 @@ class CallRecord:
     pbx_status: int | None
     latency_ms: int | None
     detail: str | None
+    typed: str | None = None
 
     @property
     def at_utc(self) -> str:
@@ -115,7 +123,8 @@ class Reserved:
 
 @dataclass(frozen=True)
 class Held:
-    """The call may not be sent now; `reason` is duplicate, user_rate, pbx_rate or pbx_cooldown."""
+    """The call may not be sent now: `reason` is duplicate, may_still_ring, user_rate, pbx_rate
+    or pbx_cooldown (the outcome is "held_" + reason)."""
 
     reason: str
     wait_seconds: int
@@ -137,6 +146,7 @@ def _record(row: dict) -> CallRecord:
         pbx_status=row["pbx_status"],
         latency_ms=row["latency_ms"],
         detail=row["detail"],
+        typed=row.get("typed"),
     )
 
 
@@ -281,6 +291,7 @@ class Store:
         destination: str | None,
         surface: str,
         outcome: str,
+        typed: str | None = None,
         detail: str = "",
     ) -> int:
         """Log an attempt that was refused before anything was sent to the PBX."""
@@ -291,6 +302,7 @@ class Store:
                 user_id=user_id,
                 extension=extension,
                 destination=destination,
+                typed=typed,
                 surface=surface,
                 outcome=outcome,
                 detail=detail[:500],
@@ -305,6 +317,7 @@ class Store:
         surface: str,
         user_rate: Rate,
         pbx_rate: Rate,
+        detail: str = "",
     ) -> Reserved | Held:
         """Atomically check the duplicate guard and both budgets, then log a pending call."""
         with self._writing() as db:
@@ -317,10 +330,13 @@ class Store:
             }
             held = self._hold_reason(db, now, user_id, destination, user_rate, pbx_rate)
             if held is not None:
-                detail = f"wait {held.wait_seconds}s"
-                self._insert_call(db, now, **attempt, outcome=f"held_{held.reason}", detail=detail)
+                why = f"wait {held.wait_seconds}s" + (f"; {detail}" if detail else "")
+                self._insert_call(db, now, **attempt, outcome=f"held_{held.reason}", detail=why)
                 return held
-            return Reserved(self._insert_call(db, now, **attempt, outcome=PENDING, sent=1))
+            call_id = self._insert_call(
+                db, now, **attempt, outcome=PENDING, sent=1, detail=detail[:500]
+            )
+            return Reserved(call_id)
 
     def _hold_reason(
         self,
@@ -334,9 +350,9 @@ class Store:
         cooldown = db.execute("SELECT value FROM pbx_state WHERE key = 'blocked_until'").fetchone()
         if cooldown and cooldown[0] > now:
             return Held("pbx_cooldown", _ceil(cooldown[0] - now))
-        held = _duplicate_wait(db, now, user_id, destination)
+        held = _duplicate_hold(db, now, user_id, destination)
         if held is not None:
-            return Held("duplicate", held)
+            return held
         wait = _budget_wait(db, now, user_rate, "user_id = ? AND sent = 1", [user_id])
         if wait is not None:
             return Held("user_rate", wait)
@@ -404,25 +420,30 @@ class Store:
             self._local.db = None
 
 
-def _duplicate_wait(
+def _duplicate_hold(
     db: sqlite_utils.Database, now: float, user_id: str, destination: str
-) -> int | None:
-    """Seconds a repeat of this call must wait, or None when it is not a duplicate."""
+) -> Held | None:
+    """How long a repeat of this call must wait, and why; None when it is not a duplicate.
+
+    A call still with the PBX, or one placed in the window, is "duplicate" (the phones should
+    be ringing); one that failed in a way that may still ring is "may_still_ring".
+    """
     in_flight = db.execute(
         "SELECT 1 FROM calls WHERE user_id = ? AND destination = ? AND outcome = ? AND at > ?",
         [user_id, destination, PENDING, now - PENDING_LIMIT_SECONDS],
     ).fetchone()
     if in_flight:
-        return _ceil(DUPLICATE_WINDOW_SECONDS)
+        return Held("duplicate", _ceil(DUPLICATE_WINDOW_SECONDS))
     marks = ", ".join("?" for _ in MAY_HAVE_RUNG)
-    ended = db.execute(
-        "SELECT max(coalesce(finished_at, at)) FROM calls WHERE user_id = ? AND destination = ?"
-        f" AND outcome IN ({marks}) AND at > ?",
+    last = db.execute(
+        "SELECT coalesce(finished_at, at) AS ended, outcome FROM calls WHERE user_id = ?"
+        f" AND destination = ? AND outcome IN ({marks}) AND at > ? ORDER BY ended DESC LIMIT 1",
         [user_id, destination, *MAY_HAVE_RUNG, now - PENDING_LIMIT_SECONDS],
-    ).fetchone()[0]
-    if ended is None or ended <= now - DUPLICATE_WINDOW_SECONDS:
+    ).fetchone()
+    if last is None or last[0] <= now - DUPLICATE_WINDOW_SECONDS:
         return None
-    return _ceil(ended + DUPLICATE_WINDOW_SECONDS - now)
+    reason = "duplicate" if last[1] == PLACED else "may_still_ring"
+    return Held(reason, _ceil(last[0] + DUPLICATE_WINDOW_SECONDS - now))
 
 
 def _ceil(seconds: float) -> int:

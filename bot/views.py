@@ -8,6 +8,8 @@ from typing import Any
 
 import phonenumbers
 
+from bot import messages, outcomes
+from bot.outcomes import Kind
 from bot.store import CallRecord, Link
 
 DIAL_MODAL = "dial_modal"
@@ -23,26 +25,6 @@ OPEN_DIAL_MODAL = "open_dial_modal"
 REDIAL = "redial"
 REQUEST_LINK = "request_link"
 OPEN_LINK_MODAL = "link_user_open"
-
-OUTCOME_LABELS = {
-    "pending": "calling…",
-    "interrupted": "interrupted by a restart",
-    "placed": "placed",
-    "invalid_extension": "extension not recognised",
-    "invalid_number": "number not accepted",
-    "no_devices": "no phones online",
-    "key_missing": "dialer misconfigured",
-    "key_rejected": "dialer misconfigured",
-    "not_found": "dialer misconfigured",
-    "rate_limited": "phone system busy",
-    "pbx_error": "phone system error",
-    "timeout": "no answer from phone system",
-    "unreachable": "phone system unreachable",
-    "held_duplicate": "already calling",
-    "held_user_rate": "too many calls",
-    "held_pbx_rate": "workspace limit reached",
-    "held_pbx_cooldown": "phone system busy",
-}
 
 
 @dataclass(frozen=True)
@@ -96,9 +78,7 @@ def destination_label(destination: str | None) -> str:
 
 def outcome_label(outcome: str) -> str:
     """A log outcome in a few plain words."""
-    if outcome.startswith("refused_"):
-        return "refused (" + outcome.removeprefix("refused_").replace("_", " ") + ")"
-    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+    return outcomes.label(outcome)
 
 
 def _when(at: float) -> str:
@@ -108,7 +88,9 @@ def _when(at: float) -> str:
 
 
 def _redialable(record: CallRecord) -> bool:
-    return bool(record.destination) and not record.outcome.startswith("refused_")
+    row = outcomes.info(record.outcome)
+    refused = row is None or row.kind == Kind.REFUSED
+    return bool(record.destination) and not refused
 
 
 def _call_block(record: CallRecord) -> dict[str, Any]:
@@ -142,14 +124,11 @@ def home_view(
     if banner:
         blocks.append(_section(banner))
     if link is None:
-        blocks += not_linked_blocks(
-            "You don't have a phone extension linked yet, so I can't place calls for you."
-        )
+        blocks += not_linked_blocks(messages.home_not_linked())
     else:
         blocks.append(
             _section(
-                f"Your extension is *{link.extension}*. Your phones ring first; answer and "
-                "the call connects.",
+                messages.home_your_extension(link.extension),
                 _button("Dial a number", OPEN_DIAL_MODAL, style="primary"),
             )
         )
@@ -157,19 +136,17 @@ def home_view(
     if calls:
         blocks += [_call_block(record) for record in calls[:10]]
     else:
-        blocks.append(_section("No calls yet. Try `/dial 580-867-5309`."))
+        blocks.append(_section(messages.home_no_calls()))
     if admin is not None:
         blocks += _admin_blocks(admin)
     return {"type": "home", "blocks": blocks[:100]}
 
 
 def _admin_blocks(admin: AdminSummary) -> list[dict[str, Any]]:
-    people = "1 person is" if admin.linked_users == 1 else f"{admin.linked_users} people are"
     blocks = [
         {"type": "divider"},
         _section(
-            f"*Admin* — {people} linked. `/dial-link list` lists them; `/dial-link log` "
-            "shows recent calls.",
+            messages.home_admin_summary(admin.linked_users),
             _button("Link someone…", OPEN_LINK_MODAL),
         ),
     ]
@@ -181,7 +158,7 @@ def _admin_blocks(admin: AdminSummary) -> list[dict[str, Any]]:
         ]
         blocks.append(_section("*Recent failures*\n" + "\n".join(lines)))
     else:
-        blocks.append(_section("No recent failures."))
+        blocks.append(_section(messages.home_no_failures()))
     return blocks
 
 
@@ -207,7 +184,7 @@ def dial_modal(initial: str = "") -> dict[str, Any]:
                 "block_id": NUMBER_BLOCK,
                 "label": _text("Number to call", "plain_text"),
                 "element": element,
-                "hint": _text("Your own phones ring first; answer to connect.", "plain_text"),
+                "hint": _text(messages.DIAL_MODAL_HINT, "plain_text"),
             }
         ],
     }
@@ -228,7 +205,7 @@ def link_request_blocks(user_id: str) -> list[dict[str, Any]]:
     """The DM an admin gets when a user asks to be linked."""
     return [
         _section(
-            f"<@{user_id}> asked to be linked to a phone extension so they can dial from Slack.",
+            messages.link_requested_by(user_id),
             _button("Link…", OPEN_LINK_MODAL, user_id, style="primary"),
         )
     ]
@@ -238,7 +215,7 @@ def link_modal(user_id: str | None) -> dict[str, Any]:
     """The admin's 'link someone' modal: a person (unless known) and an extension."""
     blocks: list[dict[str, Any]] = []
     if user_id:
-        blocks.append(_section(f"Link <@{user_id}> to an extension."))
+        blocks.append(_section(messages.link_modal_intro(user_id)))
     else:
         blocks.append(
             {

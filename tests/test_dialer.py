@@ -317,9 +317,11 @@ async def test_in_flight_failures_never_retried(
     assert len(recorder.requests) == 1
 
 
-async def test_pool_timeout_is_timeout_not_sent(make_client: MakeClient) -> None:
+async def test_pool_timeout_never_left_so_it_is_unreachable_not_sent(
+    make_client: MakeClient,
+) -> None:
     err = await dial_error(make_client(Recorder(httpx.PoolTimeout("no connection"))))
-    assert isinstance(err, PbxTimeout)
+    assert isinstance(err, PbxUnreachable)
     assert err.sent is False
 
 

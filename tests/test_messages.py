@@ -6,47 +6,67 @@ import pytest
 
 from bot import messages
 from bot.dialer import FAILURE_KINDS
-from bot.store import Held, Link
+from bot.messages import Facts
+from bot.outcomes import Outcome, sentence
+from bot.store import Link
 
-KINDS = FAILURE_KINDS
+CALL = Facts(display="+1 580-867-5309", extension="309", wait_seconds=10)
 
 
 def test_every_failure_kind_has_its_own_sentence() -> None:
-    sentences = {kind: messages.failure(kind, "+1 580-867-5309", "309") for kind in KINDS}
-    assert len(set(sentences.values())) == len(KINDS)
-    assert "may still ring" in sentences["timeout"]
-    assert "None of the phones on extension 309" in sentences["no_devices"]
-    assert "Admins should check" in sentences["key_rejected"]
-    assert "+1 580-867-5309" in sentences["pbx_error"]
+    sentences = {kind: sentence(kind, CALL) for kind in FAILURE_KINDS}
+    assert len(set(sentences.values())) == len(FAILURE_KINDS)
+    assert "may still ring" in sentences[Outcome.TIMEOUT]
+    assert "None of the phones on extension 309" in sentences[Outcome.NO_DEVICES]
+    assert "Admins should check" in sentences[Outcome.KEY_REJECTED]
+    assert "+1 580-867-5309" in sentences[Outcome.PBX_ERROR]
 
 
-def test_unknown_kind_reads_as_a_pbx_problem() -> None:
-    assert messages.failure("weird", "310", "309") == messages.failure("pbx_error", "310", "309")
+def test_failures_that_may_ring_say_how_long_to_wait() -> None:
+    assert "within 10 seconds" in sentence(Outcome.PBX_ERROR, CALL)
+    assert "wait 10 seconds" in sentence(Outcome.TIMEOUT, CALL)
 
 
 def test_rate_limited_names_the_wait() -> None:
-    assert "in 120 seconds" in messages.failure("rate_limited", "310", "309", 120)
-    assert "in 60 seconds" in messages.failure("rate_limited", "310", "309", None)
+    facts = Facts(display="310", extension="309", wait_seconds=120)
+    assert "in 120 seconds" in sentence(Outcome.RATE_LIMITED, facts)
 
 
 def test_extensions_and_numbers_read_naturally() -> None:
-    assert messages.calling("+1 580-867-5309", "309") == (
+    assert messages.calling(Facts(display="+1 580-867-5309", extension="309")) == (
         ":telephone_receiver: Calling +1 580-867-5309 from extension 309…"
     )
-    assert "Calling extension 310 from extension 309" in messages.calling("310", "309")
+    calling = messages.calling(Facts(display="310", extension="309"))
+    assert "Calling extension 310 from extension 309" in calling
 
 
 @pytest.mark.parametrize(
-    ("reason", "phrase"),
+    ("outcome", "phrase"),
     [
-        ("duplicate", "Already calling"),
-        ("user_rate", "Please wait 7 seconds"),
-        ("pbx_rate", "try again in 7 seconds"),
-        ("pbx_cooldown", "slow down"),
+        (Outcome.HELD_DUPLICATE, "Already calling"),
+        (Outcome.HELD_MAY_STILL_RING, "may still ring"),
+        (Outcome.HELD_USER_RATE, "Please wait 7 seconds"),
+        (Outcome.HELD_PBX_RATE, "try again in 7 seconds"),
+        (Outcome.HELD_PBX_COOLDOWN, "slow down"),
     ],
 )
-def test_holds_say_what_to_do(reason: str, phrase: str) -> None:
-    assert phrase in messages.held(Held(reason, 7), "+1 580-867-5309")
+def test_holds_say_what_to_do(outcome: Outcome, phrase: str) -> None:
+    assert phrase in sentence(outcome, Facts(display="+1 580-867-5309", wait_seconds=7))
+
+
+def test_plain_sentences_carry_no_markup() -> None:
+    facts = Facts(admins=("UADMIN001",), typed="abc", colleague="U2")
+    for outcome in (
+        Outcome.REFUSED_UNLINKED,
+        Outcome.REFUSED_NOT_UNDERSTOOD,
+        Outcome.REFUSED_COLLEAGUE_UNLINKED,
+        Outcome.REFUSED_NO_NUMBER,
+        Outcome.INVALID_EXTENSION,
+    ):
+        marked = sentence(outcome, facts)
+        plain = sentence(outcome, Facts(**{**facts.__dict__, "plain": True}))
+        assert "`" in marked or "<@" in marked, outcome
+        assert "`" not in plain and "<@" not in plain and "*" not in plain, outcome
 
 
 def test_link_changes_are_described() -> None:
@@ -58,8 +78,9 @@ def test_link_changes_are_described() -> None:
 
 
 def test_quotes_are_bounded_and_defanged() -> None:
-    quoted = messages.quote("`rm -rf`" + "x" * 200)
-    assert "`" not in quoted and len(quoted) == 60 and quoted.endswith("…")
+    quoted = messages.quote("`rm -rf` <@U1>" + "x" * 200)
+    assert "`" not in quoted and "<" not in quoted and ">" not in quoted
+    assert len(quoted) == 60 and quoted.endswith("…")
 
 
 def test_choice_blocks_offer_one_button_per_number() -> None:
@@ -69,5 +90,7 @@ def test_choice_blocks_offer_one_button_per_number() -> None:
     assert len({b["action_id"] for b in buttons}) == 2
 
 
-def test_a_huge_retry_after_is_capped_at_fifteen_minutes() -> None:
-    assert "in 900 seconds" in messages.failure("rate_limited", "310", "309", 99_999_999)
+def test_left_out_numbers_are_counted_and_explained() -> None:
+    text = messages.several_numbers({"region": 2, "premium_rate": 1})
+    assert "3 other numbers aren't shown" in text
+    assert "2 in countries this workspace doesn't call" in text and "1 premium-rate" in text

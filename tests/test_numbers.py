@@ -234,7 +234,7 @@ def test_check_destination_allows_home_and_toll_free() -> None:
 
 def test_check_destination_refuses_other_countries_naming_them() -> None:
     refusal = check_destination(LONDON, US_CA)
-    assert refusal == Refusal(
+    assert (refusal.reason, refusal.text) == (
         "region",
         "+44 20 7946 0958 is in the United Kingdom; "
         "this workspace only allows calls to the United States and Canada.",
@@ -313,7 +313,7 @@ def test_acceptance_1_900_is_refused_as_premium_rate() -> None:
 
 def test_acceptance_jamaica_is_refused_by_country() -> None:
     result = resolve_external("+1 876 555 1234", "US", US_CA)
-    assert result == Refusal(
+    assert (result.reason, result.text) == (
         "region",
         "+1 876-555-1234 is in Jamaica; "
         "this workspace only allows calls to the United States and Canada.",
@@ -349,7 +349,7 @@ def test_emergency_advice_names_the_number_typed() -> None:
 
 def test_not_understood_quotes_the_text() -> None:
     result = resolve_external("abc", "US", US_CA)
-    assert result == Refusal(
+    assert (result.reason, result.text) == (
         "not_understood",
         "I couldn't read “abc” as a phone number. "
         "Try something like `/dial 580-867-5309` or `/dial +1 604 555 0143`.",

@@ -97,7 +97,7 @@ def test_an_unreadable_pbx_answer_may_have_rung_so_it_blocks_a_repeat(
     first = reserve(store)
     store.finish_call(first.call_id, outcome="pbx_error", sent=True, pbx_status=502, latency_ms=9)
     clock.now += 2
-    assert reserve(store) == Held("duplicate", 8)
+    assert reserve(store) == Held("may_still_ring", 8)
 
 
 def test_a_failed_call_does_not_block_a_retry(store: Store, clock: Clock) -> None:
@@ -111,7 +111,7 @@ def test_a_timed_out_call_may_still_ring_so_it_blocks_a_repeat(store: Store, clo
     first = reserve(store)
     store.finish_call(first.call_id, outcome="timeout", sent=True, pbx_status=None, latency_ms=15)
     clock.now += 1
-    assert reserve(store) == Held("duplicate", 9)
+    assert reserve(store) == Held("may_still_ring", 9)
 
 
 def test_user_budget_counts_from_the_log(store: Store, clock: Clock) -> None:

@@ -6,8 +6,8 @@ import re
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.calls import DialService
-from bot.listeners.shortcut import dial_and_reply
+from bot.listeners.respond import ResponseUrlReplies
+from bot.service import CallRequest, DialService, Surface
 
 CHOICE = re.compile(r"^dial_choice(_\d+)?$")
 
@@ -19,10 +19,8 @@ def register(app: AsyncApp, service: DialService) -> None:
         ack: AsyncAck, respond: AsyncRespond, body: dict, action: dict
     ) -> None:
         await ack()
-        user_id = body["user"]["id"]
         # The button's value is re-read and re-checked: a payload is never trusted as dialable.
-        await dial_and_reply(
-            service, respond, user_id, action.get("value") or "", "choice", replace=True
-        )
+        request = CallRequest(body["user"]["id"], action.get("value") or "", Surface.CHOICE)
+        await service.dial(request, ResponseUrlReplies(respond, replace=True))
 
     app.action(CHOICE)(handle_dial_choice)

@@ -13,10 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages, numbers
 from bot.admins import LOOKUP_SECONDS, AdminDirectory
-from bot.calls import Database, admins_hint
 from bot.config import Settings
 from bot.ids import EXTENSION, MENTION
 from bot.store import StoreBusy
+from bot.store_runner import StoreRunner
 
 EMAIL = re.compile(r"^(?:<mailto:)?([^\s<>|@]+@[^\s<>|@]+\.[^\s<>|@]+)(?:\|[^>]*)?>?$")
 LOG_LIMIT = 20
@@ -86,7 +86,7 @@ async def user_for_email(client: AsyncWebClient, email: str) -> str:
     return user["id"]
 
 
-def register(app: AsyncApp, settings: Settings, db: Database, admins: AdminDirectory) -> None:
+def register(app: AsyncApp, settings: Settings, db: StoreRunner, admins: AdminDirectory) -> None:
     """Attach the /dial-link command."""
     store = db.store
 
@@ -104,7 +104,10 @@ def register(app: AsyncApp, settings: Settings, db: Database, admins: AdminDirec
             await ack(text=messages.link_shown(link), response_type="ephemeral")
             return
         if not await admins.is_admin(user_id):
-            await ack(text=messages.not_admin(admins_hint(settings)), response_type="ephemeral")
+            await ack(
+                text=messages.not_admin(settings.admins),
+                response_type="ephemeral",
+            )
             return
         if request.email:
             try:

@@ -5,8 +5,27 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import views
-from bot.calls import DialService, Refused
 from bot.home import HomePublisher
+from bot.service import Answer, CallRequest, DialService, Surface
+
+
+class HomeReplies:
+    """Each answer is the banner of the user's Home tab (the outcome comes via after_call)."""
+
+    def __init__(self, home: HomePublisher, user_id: str) -> None:
+        self._home = home
+        self._user_id = user_id
+
+    async def refused(self, answer: Answer) -> None:
+        """Show why on Home."""
+        await self._home.publish(self._user_id, banner=answer.text)
+
+    async def calling(self, answer: Answer) -> None:
+        """Show 'Calling…' on Home."""
+        await self._home.publish(self._user_id, banner=answer.text)
+
+    async def finished(self, answer: Answer) -> None:
+        """Nothing more: HomePublisher.call_finished refreshes Home with the outcome."""
 
 
 def register(app: AsyncApp, service: DialService, home: HomePublisher) -> None:
@@ -19,16 +38,8 @@ def register(app: AsyncApp, service: DialService, home: HomePublisher) -> None:
     async def handle_redial(ack: AsyncAck, body: dict, action: dict) -> None:
         await ack()
         user_id = body["user"]["id"]
-        target = await service.resolve(user_id, action.get("value") or "", "home")
-        if isinstance(target, Refused):
-            await home.publish(user_id, banner=target.text)
-            return
-        started = await service.begin(user_id, target, "home")
-        if isinstance(started, Refused):
-            await home.publish(user_id, banner=started.text)
-            return
-        await home.publish(user_id, banner=started.announcement)
-        await service.finish(started)
+        request = CallRequest(user_id, action.get("value") or "", Surface.HOME)
+        await service.dial(request, HomeReplies(home, user_id))
 
     app.event("app_home_opened")(handle_home_opened)
     app.action(views.REDIAL)(handle_redial)

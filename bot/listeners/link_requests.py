@@ -10,12 +10,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages, numbers, views
 from bot.admins import AdminDirectory
-from bot.calls import Database, admins_hint
 from bot.config import Settings
 from bot.home import HomePublisher
 from bot.ids import EXTENSION
-from bot.listeners.dial import reply
+from bot.listeners.respond import reply
 from bot.store import StoreBusy
+from bot.store_runner import StoreRunner
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ async def direct_message(
 def register(
     app: AsyncApp,
     settings: Settings,
-    db: Database,
+    db: StoreRunner,
     admins: AdminDirectory,
     home: HomePublisher,
 ) -> None:
@@ -84,7 +84,7 @@ def register(
         await ack()
         admin_id = body["user"]["id"]
         if not await admins.is_admin(admin_id):
-            await direct_message(client, admin_id, messages.not_admin(admins_hint(settings)))
+            await direct_message(client, admin_id, messages.not_admin(settings.admins))
             return
         user_id = action.get("value") or None
         await client.views_open(trigger_id=body["trigger_id"], view=views.link_modal(user_id))

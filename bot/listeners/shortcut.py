@@ -5,10 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import messages, numbers
-from bot.calls import DialService, Refused
-from bot.listeners.dial import reply
-
-MAX_CHOICES = 10
+from bot.listeners.respond import ResponseUrlReplies, reply
+from bot.outcomes import Outcome
+from bot.service import CallRequest, DialService, Surface
 
 
 def register(app: AsyncApp, service: DialService) -> None:
@@ -22,38 +21,17 @@ def register(app: AsyncApp, service: DialService) -> None:
         text = (shortcut.get("message") or {}).get("text") or ""
         found = numbers.find_numbers(text, service.settings.default_region)
         if not found:
-            refused = await service.refuse(
-                user_id, None, "shortcut", "refused_no_number", messages.no_number_in_message()
-            )
+            request = CallRequest(user_id, "", Surface.SHORTCUT)
+            refused = await service.refuse(request, Outcome.REFUSED_NO_NUMBER)
             await reply(respond, refused.text)
             return
-        if len(found) > 1:
-            choices = [(n.display, n.e164) for n in found[:MAX_CHOICES]]
-            text = "That message has several numbers. Which one?"
-            await reply(respond, text, blocks=messages.choose_number(choices))
+        offer = service.offer_from_message(text)
+        if len(found) == 1 or not offer.dialable:  # one number, or none dialable: say why
+            request = CallRequest(user_id, found[0].e164, Surface.SHORTCUT)
+            await service.dial(request, ResponseUrlReplies(respond))
             return
-        await dial_and_reply(service, respond, user_id, found[0].e164, "shortcut")
+        choices = [(number.display, number.e164) for number in offer.dialable]
+        blocks = messages.choose_number(choices, offer.left_out)
+        await reply(respond, messages.several_numbers(offer.left_out), blocks=blocks)
 
     app.shortcut("dial_from_message")(handle_dial_from_message)
-
-
-async def dial_and_reply(
-    service: DialService,
-    respond: AsyncRespond,
-    user_id: str,
-    text: str,
-    surface: str,
-    *,
-    replace: bool = False,
-) -> None:
-    """Resolve, gate and place one call, answering through response_url at each step."""
-    target = await service.resolve(user_id, text, surface)
-    if isinstance(target, Refused):
-        await reply(respond, target.text, replace=replace, blocks=target.blocks)
-        return
-    started = await service.begin(user_id, target, surface)
-    if isinstance(started, Refused):
-        await reply(respond, started.text, replace=replace, blocks=started.blocks)
-        return
-    await reply(respond, started.announcement, replace=replace)
-    await reply(respond, await service.finish(started), replace=replace)

@@ -1,0 +1,427 @@
+"""The one dialing path every surface shares: read, refuse or reserve, announce, place, record.
+
+A surface (the slash command, the message shortcut, a button, the modal, Home, a workflow
+step) turns Slack's shapes into a `CallRequest` and hands `DialService.dial` its `Replies`:
+how it shows a refusal, the "Calling…" line and the final outcome. Everything else — what
+the text means, the destination policy, the duplicate guard, the budgets, the PBX, the
+audit log and the sentences — happens here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot import numbers, views
+from bot.config import Settings
+from bot.dialer import DialerError, RateLimited, WebFonesClient
+from bot.ids import EXTENSION, MENTION
+from bot.messages import Facts
+from bot.outcomes import OUTCOMES, Outcome
+from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy
+from bot.store_runner import StoreRunner
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COOLDOWN_SECONDS = 60.0
+#: A Retry-After far in the future (or garbage) must not stop all dialing for days.
+MAX_COOLDOWN_SECONDS = 900.0
+#: Slack shows at most 25 elements in one actions block.
+MAX_CHOICES = 25
+
+#: While Bolt dispatches a request: done once the dispatch has handed its response (the ack)
+#: back to the adapter, which sends it on without yielding. Set by bot.app.DialerApp.
+ACK_SENT: ContextVar[asyncio.Future[None] | None] = ContextVar("ack_sent", default=None)
+
+
+class Surface(StrEnum):
+    """Where in Slack a call was asked for, as the audit log's `surface` column names it."""
+
+    SLASH = "slash"
+    SHORTCUT = "shortcut"
+    CHOICE = "choice"
+    MODAL = "modal"
+    HOME = "home"
+    WORKFLOW = "workflow"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """Someone asked for a call: who, what they typed or picked, and where."""
+
+    user_id: str
+    text: str
+    surface: Surface
+    #: Kept in the audit row's detail (a workflow's and its run's ids).
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the service says back at one step: refused, calling, or how the call ended."""
+
+    outcome: Outcome
+    facts: Facts
+    #: The audit destination: E.164 ("+15808675309") or extension digits; None when unread.
+    destination: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The sentence, with Slack markup."""
+        return OUTCOMES[self.outcome].sentence(self.facts)
+
+    @property
+    def plain(self) -> str:
+        """The sentence for a place that shows no markup (a modal's field error)."""
+        return OUTCOMES[self.outcome].sentence(replace(self.facts, plain=True))
+
+    @property
+    def blocks(self) -> list[dict[str, Any]] | None:
+        """Blocks to send with the text: a refusal for an unlinked user offers a next step."""
+        if self.outcome == Outcome.REFUSED_UNLINKED:
+            return views.not_linked_blocks(self.text)
+        return None
+
+    @property
+    def placed(self) -> bool:
+        """The PBX accepted the call."""
+        return self.outcome == Outcome.PLACED
+
+
+class Replies(Protocol):
+    """How one surface shows the service's answers; each is called at most once per dial."""
+
+    async def refused(self, answer: Answer) -> None:
+        """Nothing was sent: show why."""
+
+    async def calling(self, answer: Answer) -> None:
+        """A call slot is reserved: show the immediate "Calling…" line."""
+
+    async def finished(self, answer: Answer) -> None:
+        """The PBX answered (or failed): show the outcome."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a call goes: what the PBX gets, what the user reads, what the log keeps."""
+
+    pbx_digits: str
+    display: str
+    audit: str
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A reserved call slot, waiting to be sent."""
+
+    call_id: int
+    request: CallRequest
+    extension: str
+    target: _Target
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The numbers in a message that may be dialed, and how many were left out and why."""
+
+    dialable: list[numbers.Destination]
+    left_out: dict[str, int]
+
+
+class DialService:
+    """Turns a request to call into exactly one PBX call, or a clear reason why not."""
+
+    def __init__(self, settings: Settings, db: StoreRunner, dialer: WebFonesClient) -> None:
+        self.settings = settings
+        self.db = db
+        self.dialer = dialer
+        self._in_flight: set[asyncio.Task] = set()
+        self._background: set[asyncio.Task] = set()
+        #: Called with the user's ID and the final answer after each call ends.
+        self.after_call: Callable[[str, Answer], Awaitable[None]] | None = None
+
+    # --- the sequence -----------------------------------------------------------------------
+
+    async def dial(self, request: CallRequest, replies: Replies) -> Answer:
+        """Read, gate, announce, place and record one call; tell `replies` at each step."""
+        target = await self._resolve(request)
+        if isinstance(target, Answer):
+            await replies.refused(target)
+            return target
+        started = await self._begin(request, target)
+        if isinstance(started, Answer):
+            await replies.refused(started)
+            return started
+        calling = Answer(Outcome.PENDING, self._facts(started), started.target.audit)
+        await replies.calling(calling)
+        finished = await self._finish(started)
+        await replies.finished(finished)
+        return finished
+
+    async def refuse(
+        self,
+        request: CallRequest,
+        outcome: Outcome,
+        facts: Facts | None = None,
+        *,
+        destination: str | None = None,
+    ) -> Answer:
+        """Record an attempt refused before the PBX, and answer its sentence."""
+        facts = facts or Facts()
+        extension = None
+        try:
+            link = await self.db.run(self.db.store.get_link, request.user_id)
+            extension = link.extension if link else None
+            await self.db.run(
+                self.db.store.record_refusal,
+                request.user_id,
+                extension=extension,
+                destination=destination[:64] if destination else None,
+                typed=request.text[:200] or None,
+                surface=request.surface.value,
+                outcome=outcome.value,
+                detail=request.context,
+            )
+        except (StoreBusy, sqlite3.Error) as error:
+            log.warning("refusal for %s not recorded: %s", request.user_id, type(error).__name__)
+        _log_attempt(request, outcome, extension, destination)
+        return Answer(outcome, replace(facts, admins=self._admins), destination)
+
+    def offer_from_message(self, text: str) -> Offer:
+        """Which numbers in a message may be dialed (up to Slack's limit), and why not the rest."""
+        settings = self.settings
+        dialable: list[numbers.Destination] = []
+        left_out: Counter[str] = Counter()
+        for found in numbers.find_numbers(text, settings.default_region):
+            result = numbers.resolve_external(
+                found.e164, settings.default_region, settings.allowed_regions
+            )
+            if isinstance(result, numbers.Refusal):
+                left_out[result.reason] += 1
+            elif len(dialable) >= MAX_CHOICES:
+                left_out["over_limit"] += 1
+            else:
+                dialable.append(found)
+        return Offer(dialable, dict(left_out))
+
+    async def drain(self, timeout: float) -> None:
+        """Wait for calls already sent to the PBX to be answered, up to `timeout` seconds."""
+        pending = [task for task in self._in_flight if not task.done()]
+        if pending:
+            log.info("waiting for %d call(s) in flight", len(pending))
+            await asyncio.wait(pending, timeout=timeout)
+
+    # --- reading what was asked for -----------------------------------------------------------
+
+    @property
+    def _admins(self) -> tuple[str, ...]:
+        return tuple(sorted(self.settings.admins))
+
+    def _special_extension(self, digits: str) -> bool:
+        """Whether digits that name an extension would reach emergency or special services."""
+        settings = self.settings
+        return numbers.is_emergency(digits, settings.default_region, settings.allowed_regions)
+
+    async def _resolve(self, request: CallRequest) -> _Target | Answer:
+        """Read what the user typed as a colleague, an extension or an external number."""
+        text = numbers.strip_slack_markup(request.text)
+        mention = MENTION.fullmatch(text)
+        if mention:
+            return await self._colleague(request, mention[1])
+        if EXTENSION.match(text) and await self.db.run(self.db.store.users_with_extension, text):
+            if self._special_extension(text):
+                facts = Facts(digits=text)
+                return await self.refuse(request, Outcome.REFUSED_SPECIAL_EXTENSION, facts)
+            return _Target(pbx_digits=text, display=text, audit=text)
+        settings = self.settings
+        result = numbers.resolve_external(text, settings.default_region, settings.allowed_regions)
+        if isinstance(result, numbers.Refusal):
+            outcome = result.outcome
+            facts = result.facts
+            if outcome == Outcome.REFUSED_NOT_UNDERSTOOD and EXTENSION.match(text):
+                outcome = Outcome.REFUSED_UNKNOWN_EXTENSION
+            destination = result.e164 or (text if EXTENSION.match(text) else None)
+            return await self.refuse(request, outcome, facts, destination=destination)
+        return _Target(pbx_digits=result.pbx_digits, display=result.display, audit=result.e164)
+
+    async def _colleague(self, request: CallRequest, colleague: str) -> _Target | Answer:
+        link = await self.db.run(self.db.store.get_link, colleague)
+        if link is None:
+            facts = Facts(colleague=colleague)
+            outcome = Outcome.REFUSED_COLLEAGUE_UNLINKED
+            return await self.refuse(request, outcome, facts, destination=f"<@{colleague}>")
+        if self._special_extension(link.extension):
+            facts = Facts(digits=link.extension)
+            return await self.refuse(
+                request, Outcome.REFUSED_SPECIAL_EXTENSION, facts, destination=link.extension
+            )
+        return _Target(pbx_digits=link.extension, display=link.extension, audit=link.extension)
+
+    # --- gating and reserving ---------------------------------------------------------------
+
+    async def _begin(self, request: CallRequest, target: _Target) -> _Started | Answer:
+        """Check the caller's link, the duplicate guard and the budgets; reserve a call slot."""
+        store = self.db.store
+        facts = Facts(display=target.display)
+        try:
+            link = await self.db.run(store.get_link, request.user_id)
+        except sqlite3.Error as error:
+            return self._store_failure(request, error, target)
+        if link is None:
+            outcome = Outcome.REFUSED_UNLINKED
+            return await self.refuse(request, outcome, facts, destination=target.audit)
+        if target.pbx_digits == link.extension:
+            outcome = Outcome.REFUSED_OWN_EXTENSION
+            return await self.refuse(request, outcome, facts, destination=target.audit)
+        try:
+            slot = await self.db.run(
+                store.reserve_call,
+                request.user_id,
+                extension=link.extension,
+                destination=target.audit,
+                surface=request.surface.value,
+                user_rate=self.settings.user_rate,
+                pbx_rate=self.settings.pbx_rate,
+                detail=request.context,
+            )
+        except (StoreBusy, sqlite3.Error) as error:
+            return self._store_failure(request, error, target)
+        if isinstance(slot, Held):
+            outcome = Outcome(f"held_{slot.reason}")
+            _log_attempt(request, outcome, link.extension, target.audit)
+            held = replace(facts, extension=link.extension, wait_seconds=slot.wait_seconds)
+            return Answer(outcome, held, target.audit)
+        return _Started(slot.call_id, request, link.extension, target)
+
+    def _store_failure(self, request: CallRequest, error: Exception, target: _Target) -> Answer:
+        """Nothing is dialed that could not be recorded: say whether the log is busy or broken."""
+        if isinstance(error, StoreBusy) or _is_locked(error):
+            outcome = Outcome.REFUSED_STORE_BUSY
+            log.warning("call for %s not placed: the call log is locked", request.user_id)
+        else:
+            outcome = Outcome.REFUSED_STORE_FAILED
+            log.error(
+                "call for %s not placed: the database can't be written (%s: %s); check the "
+                "disk and DIALER_DB's permissions",
+                request.user_id,
+                type(error).__name__,
+                error,
+            )
+        return Answer(outcome, Facts(display=target.display), target.audit)
+
+    # --- placing and recording ---------------------------------------------------------------
+
+    async def _finish(self, started: _Started) -> Answer:
+        """Ask the PBX for the call, log the outcome and answer the final sentence."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        answer = Answer(Outcome.ERROR, self._facts(started), started.target.audit)
+        try:
+            # The ack goes first: under a burst, PBX requests sent meanwhile would delay
+            # everyone else's ack. The ack itself never waits for the PBX.
+            await _ack_sent()
+            answer = await self._place(started)
+            return answer
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+            self._notify_after_call(started.request.user_id, answer)
+
+    def _facts(self, started: _Started, wait_seconds: int = 0) -> Facts:
+        return Facts(
+            display=started.target.display,
+            extension=started.extension,
+            wait_seconds=wait_seconds,
+            admins=self._admins,
+        )
+
+    async def _place(self, started: _Started) -> Answer:
+        began = time.monotonic()
+        target = started.target
+        try:
+            placed = await self.dialer.place_call(started.extension, target.pbx_digits)
+        except DialerError as error:
+            outcome = Outcome(error.kind)
+            wait = await self._after_failure(error)
+            await self._record(started, outcome, error.status, error.latency_ms, error.detail)
+            return Answer(outcome, self._facts(started, wait), target.audit)
+        except Exception:
+            log.exception("unexpected failure placing call %s", started.call_id)
+            await self._record(started, Outcome.ERROR, None, _ms(began), "unexpected")
+            return Answer(Outcome.ERROR, self._facts(started), target.audit)
+        await self._record(started, Outcome.PLACED, placed.status, placed.latency_ms, "")
+        return Answer(Outcome.PLACED, self._facts(started), target.audit)
+
+    async def _after_failure(self, error: DialerError) -> int:
+        """Seconds the user should wait before trying again; remember a 429's pause."""
+        if isinstance(error, RateLimited):
+            pause = min(error.retry_after or DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS)
+            try:
+                await self.db.run(self.db.store.block_pbx_until, time.time() + pause)
+            except Exception as failure:
+                log.warning("could not record the PBX's 429 pause: %s", type(failure).__name__)
+            return int(pause)
+        if OUTCOMES[Outcome(error.kind)].may_have_rung:
+            return int(DUPLICATE_WINDOW_SECONDS)
+        return 0
+
+    async def _record(
+        self, started: _Started, outcome: Outcome, status: int | None, latency_ms: int, detail: str
+    ) -> None:
+        try:
+            await self.db.run(
+                self.db.store.finish_call,
+                started.call_id,
+                outcome=outcome.value,
+                sent=OUTCOMES[outcome].sent,
+                pbx_status=status,
+                latency_ms=latency_ms,
+                detail=detail,
+            )
+        except Exception:
+            log.exception("could not record the outcome of call %s", started.call_id)
+
+    def _notify_after_call(self, user_id: str, answer: Answer) -> None:
+        if self.after_call is None:
+            return
+        task = asyncio.create_task(self.after_call(user_id, answer))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _log_attempt(
+    request: CallRequest, outcome: Outcome, extension: str | None, destination: str | None
+) -> None:
+    """One line per attempt that never reached the PBX (the dialer logs the ones that did)."""
+    log.log(
+        OUTCOMES[outcome].log_level,
+        "dial not sent user=%s surface=%s outcome=%s extension=%s",
+        request.user_id,
+        request.surface.value,
+        outcome.value,
+        extension or "-",
+    )
+
+
+def _is_locked(error: Exception) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error).lower()
+
+
+async def _ack_sent() -> None:
+    """Wait until the response to the request being handled has gone back to Slack, if any."""
+    sent = ACK_SENT.get()
+    if sent is not None and not sent.done():
+        await sent
+
+
+def _ms(since: float) -> int:
+    return int((time.monotonic() - since) * 1000)

@@ -1,0 +1,172 @@
+"""DialService: one dialing path; the PBX is asked only after the request's ack is sent."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.dialer import CallPlaced, PbxError, RateLimited
+from bot.outcomes import Outcome
+from bot.service import ACK_SENT, Answer, CallRequest, DialService, Surface
+from bot.store import Store
+from bot.store_runner import StoreRunner
+
+
+class RecordingDialer:
+    """Stands in for WebFonesClient: records calls, places them at once (or fails as told)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail_with: Exception | None = None
+
+    async def place_call(self, extension: str, phonenumber: str) -> CallPlaced:
+        self.calls.append((extension, phonenumber))
+        if self.fail_with is not None:
+            raise self.fail_with
+        return CallPlaced(status=200, latency_ms=1)
+
+
+class RecordingReplies:
+    """A surface that remembers each answer it was asked to show, in order."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Answer]] = []
+
+    async def refused(self, answer: Answer) -> None:
+        self.seen.append(("refused", answer))
+
+    async def calling(self, answer: Answer) -> None:
+        self.seen.append(("calling", answer))
+
+    async def finished(self, answer: Answer) -> None:
+        self.seen.append(("finished", answer))
+
+    @property
+    def steps(self) -> list[str]:
+        return [step for step, _ in self.seen]
+
+
+def make_service(tmp_path: Path) -> tuple[DialService, RecordingDialer]:
+    settings = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-unit-test", "SLACK_SIGNING_SECRET": "s", "WEBFONES_API_KEY": "k"}
+    )
+    store = Store(str(tmp_path / "dialer.db"))
+    store.set_link("U1", "309", "UADMIN")
+    store.set_link("U2", "310", "UADMIN")
+    dialer = RecordingDialer()
+    return DialService(settings, StoreRunner(store), dialer), dialer  # type: ignore[arg-type]
+
+
+def request(text: str, surface: Surface = Surface.SLASH, user: str = "U1") -> CallRequest:
+    return CallRequest(user, text, surface)
+
+
+async def test_dial_waits_for_the_ack_before_calling_the_pbx(tmp_path: Path) -> None:
+    service, dialer = make_service(tmp_path)
+    replies = RecordingReplies()
+    ack_sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    token = ACK_SENT.set(ack_sent)
+    try:
+        dialing = asyncio.create_task(service.dial(request("580-867-5309"), replies))
+    finally:
+        ACK_SENT.reset(token)
+    await asyncio.sleep(0.05)
+    assert replies.steps == ["calling"] and dialer.calls == [] and not dialing.done()
+    ack_sent.set_result(None)
+    answer = await dialing
+    assert answer.placed and "ringing" in answer.text
+    assert replies.steps == ["calling", "finished"]
+    assert dialer.calls == [("309", "15808675309")]
+
+
+async def test_dial_outside_a_request_does_not_wait(tmp_path: Path) -> None:
+    service, dialer = make_service(tmp_path)
+    answer = await asyncio.wait_for(
+        service.dial(request("310", Surface.HOME), RecordingReplies()), 2
+    )
+    assert answer.placed and dialer.calls == [("309", "310")]
+
+
+async def test_a_refusal_is_shown_once_and_nothing_is_sent(tmp_path: Path) -> None:
+    service, dialer = make_service(tmp_path)
+    replies = RecordingReplies()
+    answer = await service.dial(request("1-900-976-1234"), replies)
+    assert replies.steps == ["refused"] and dialer.calls == []
+    assert answer.outcome == Outcome.REFUSED_PREMIUM_RATE
+    assert "premium-rate" in answer.text
+
+
+async def test_a_refused_number_is_logged_in_e164_with_what_was_typed(tmp_path: Path) -> None:
+    service, _ = make_service(tmp_path)
+    await service.dial(request("1-900-976-1234"), RecordingReplies())
+    record = service.db.store.recent_calls(user_id="U1")[0]
+    assert record.destination == "+19009761234"
+    assert record.typed == "1-900-976-1234"
+    assert record.outcome == "refused_premium_rate"
+
+
+async def test_a_repeat_right_after_a_500_says_the_last_attempt_may_still_ring(
+    tmp_path: Path,
+) -> None:
+    service, dialer = make_service(tmp_path)
+    dialer.fail_with = PbxError("500", status=500)
+    failed = await service.dial(request("580-867-5309"), RecordingReplies())
+    assert failed.outcome == Outcome.PBX_ERROR and "10 seconds" in failed.text
+    again = await service.dial(request("580-867-5309"), RecordingReplies())
+    assert again.outcome == Outcome.HELD_MAY_STILL_RING
+    assert "failed, but it may still ring" in again.text
+    assert "should be ringing" not in again.text
+    assert len(dialer.calls) == 1
+
+
+async def test_modal_refusals_have_a_plain_form_without_markup(tmp_path: Path) -> None:
+    service, _ = make_service(tmp_path)
+    service.settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-unit-test",
+            "SLACK_SIGNING_SECRET": "s",
+            "WEBFONES_API_KEY": "k",
+            "DIALER_ADMINS": "UADMIN001",
+        }
+    )
+    answer = await service.dial(
+        request("580-867-5309", Surface.MODAL, "UNLINKED"), RecordingReplies()
+    )
+    assert "<@UADMIN001>" in answer.text and "`" in answer.text
+    assert "<@" not in answer.plain and "`" not in answer.plain
+    assert "an admin" in answer.plain
+
+
+async def test_a_huge_retry_after_pauses_dialing_for_at_most_fifteen_minutes(
+    tmp_path: Path,
+) -> None:
+    service, dialer = make_service(tmp_path)
+    dialer.fail_with = RateLimited("429", status=429, detail="slow down", retry_after=10**9)
+    answer = await service.dial(request("310"), RecordingReplies())
+    assert "900 seconds" in answer.text
+    blocked = service.db.store._db().execute("SELECT value FROM pbx_state").fetchone()[0]
+    assert blocked - time.time() <= 900
+    record = service.db.store.recent_calls(user_id="U1")[0]
+    assert record.outcome == "rate_limited" and record.pbx_status == 429
+
+
+@pytest.mark.parametrize("surface", list(Surface))
+async def test_every_surface_is_recorded_by_its_name(tmp_path: Path, surface: Surface) -> None:
+    service, _ = make_service(tmp_path)
+    await service.dial(request("310", surface), RecordingReplies())
+    assert service.db.store.recent_calls(user_id="U1")[0].surface == surface.value
+
+
+def test_a_message_offers_only_dialable_numbers_and_counts_the_rest(tmp_path: Path) -> None:
+    service, _ = make_service(tmp_path)
+    text = (
+        "Main 580-867-5309, premium 1-900-976-1234, Jamaica +1 876 555 1234, "
+        "London +44 20 7946 0958, sales 1-800-555-0199"
+    )
+    offer = service.offer_from_message(text)
+    assert [n.e164 for n in offer.dialable] == ["+15808675309", "+18005550199"]
+    assert offer.left_out == {"premium_rate": 1, "region": 2}
