@@ -19,6 +19,9 @@ from bot.outcomes import Outcome
 
 DUPLICATE_WINDOW_SECONDS = 10.0
 WRITE_WAIT_SECONDS = 2.0
+#: How long a handled request's identity is kept: past Slack's 5-minute signature window, and
+#: past its last retry, so neither a replay nor a redelivery is acted on twice.
+HANDLED_KEEP_SECONDS = 900.0
 
 PENDING = Outcome.PENDING.value
 PLACED = Outcome.PLACED.value
@@ -72,6 +75,13 @@ def m002_finished_at(db: sqlite_utils.Database) -> None:
 def m003_typed(db: sqlite_utils.Database) -> None:
     """What the user typed, beside the destination it was read as (E.164 when it was a number)."""
     db["calls"].add_column("typed", str)
+
+
+@migrations()
+def m004_handled(db: sqlite_utils.Database) -> None:
+    """Identities of Slack requests already acted on, so a replay or a retry acts no more."""
+    db["handled"].create({"key": str, "at": float}, pk="key")
+    db["handled"].create_index(["at"])
 
 
 class StoreBusy(Exception):
@@ -272,6 +282,22 @@ class Store:
             if rows:
                 db.execute("DELETE FROM links WHERE user_id = ?", [user_id])
         return Link(**rows[0]) if rows else None
+
+    # --- requests already handled -----------------------------------------------------------
+
+    def claim(self, key: str, *, keep_seconds: float = HANDLED_KEEP_SECONDS) -> bool:
+        """Record that the request named `key` is being acted on; False if one already was.
+
+        The check and the record are one transaction, so two processes on one file (a rolling
+        deploy) cannot both claim the same request.
+        """
+        with self._writing() as db:
+            now = self._clock()
+            db.execute("DELETE FROM handled WHERE at < ?", [now - keep_seconds])
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO handled (key, at) VALUES (?, ?)", [key, now]
+            )
+            return inserted.rowcount == 1
 
     # --- the call log and the budgets counted from it -------------------------------------
 

@@ -217,3 +217,20 @@ def test_without_waiting_a_locked_write_fails_at_once(store: Store) -> None:
     with store.without_waiting():
         store.set_link("U1", "309", "UADMIN")
     assert store.get_link("U1").extension == "309"
+
+
+def test_a_request_is_claimed_once_even_across_processes(tmp_path: Path, clock: Clock) -> None:
+    path = str(tmp_path / "dialer.db")
+    first, second = Store(path, clock=clock), Store(path, clock=clock)
+    assert first.claim("trigger:123.456.abc") is True
+    assert first.claim("trigger:123.456.abc") is False
+    assert second.claim("trigger:123.456.abc") is False
+    assert second.claim("trigger:other") is True
+
+
+def test_a_claim_is_forgotten_after_it_is_kept_long_enough(store: Store, clock: Clock) -> None:
+    assert store.claim("event:Ev1", keep_seconds=600) is True
+    clock.now += 599
+    assert store.claim("event:Ev1", keep_seconds=600) is False
+    clock.now += 602
+    assert store.claim("event:Ev1", keep_seconds=600) is True
