@@ -195,6 +195,24 @@ class DialService:
         _log_attempt(request, outcome, extension, destination)
         return Answer(outcome, replace(facts, admins=self._admins), destination)
 
+    async def dial_from_message(self, request: CallRequest, replies: Replies) -> Answer | Offer:
+        """Dial the one number in a message's text, or answer the dialable ones to choose from.
+
+        A message with no number is refused; with one (or with several none of which may be
+        dialed) that number is dialed, so the user reads exactly why it can't be; otherwise
+        the surface offers the dialable ones.
+        """
+        settings = self.settings
+        found = numbers.find_numbers(request.text, settings.default_region)
+        if not found:
+            refused = await self.refuse(replace(request, text=""), Outcome.REFUSED_NO_NUMBER)
+            await replies.refused(refused)
+            return refused
+        offer = self.offer_from_message(request.text)
+        if len(found) == 1 or not offer.dialable:
+            return await self.dial(replace(request, text=found[0].e164), replies)
+        return offer
+
     def offer_from_message(self, text: str) -> Offer:
         """Which numbers in a message may be dialed (up to Slack's limit), and why not the rest."""
         settings = self.settings
