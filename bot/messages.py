@@ -351,3 +351,12 @@ def extension_refused(problem: Problem, *, plain: bool = False) -> str:
         why = "a PBX may send calls to it out to the phone network."
     reason = extension_refusal_reason(problem)
     return f"{problem.extension} {reason}, so it can't be linked as an extension: {why}"
+
+
+def colleague_extension_refused(user_id: str, problem: Problem) -> str:
+    """`/dial @colleague` whose link (made before the rule) is an emergency or special number."""
+    return (
+        f"<@{user_id}> is linked to {problem.extension}, which "
+        f"{extension_refusal_reason(problem)}, so I won't dial it. An admin can link them to "
+        "their real extension with `/dial-link`."
+    )

@@ -163,3 +163,11 @@ def test_the_sentences_name_the_country_and_the_prefix() -> None:
     assert "country code 1" in said("1911", "US")
     assert said("3x", "US") == messages.bad_extension("3x")
     assert "2 to 8 digits" in messages.extension_refused(Problem("3x", Kind.SHAPE), plain=True)
+
+
+def test_a_colleague_linked_before_the_rule_is_explained() -> None:
+    problem = linkable_problem("933", "US")
+    assert problem is not None
+    said = messages.colleague_extension_refused("UBOB00001", problem)
+    assert said.startswith("<@UBOB00001> is linked to 933, which is a special-services number")
+    assert "won't dial it" in said and "/dial-link" in said
