@@ -193,3 +193,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         port=_positive_int(env, "PORT", 3000, 65535),
         webfones_timeout=_positive_int(env, "WEBFONES_TIMEOUT", 15, 120),
     )
+
+
+def default_region(env: Mapping[str, str]) -> str:
+    """DIALER_DEFAULT_REGION as load_settings reads it (US when unset), for the CLI."""
+    return _region("DIALER_DEFAULT_REGION", _get(env, "DIALER_DEFAULT_REGION") or "US")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.country_names import NON_GEOGRAPHIC, country_name, describe_regions
+from bot.extensions import Kind, Problem
 
 if TYPE_CHECKING:  # the store names its own outcomes from the table, which names these
     from bot.store import CallRecord, Link
@@ -527,14 +528,6 @@ def bad_extension(text: str) -> str:
     return f"“{quote(text)}” isn't an extension: extensions are 2 to 8 digits, like 309."
 
 
-def emergency_extension(extension: str) -> str:
-    """An admin tried to link an emergency number as an extension."""
-    return (
-        f"{extension} is an emergency number, so it can't be linked as an extension: calls "
-        "to it must never be placed by the bot."
-    )
-
-
 def link_not_understood(text: str) -> str:
     """A `/dial-link` we could not parse."""
     return f"I didn't understand “{quote(text)}”.\n{LINK_USAGE}"
@@ -593,3 +586,54 @@ def email_lookup_failed() -> str:
         "I couldn't look up that email address. Admins: check that the app has the "
         "users:read.email scope, or link with `/dial-link @user 309`."
     )
+
+
+# --- extensions that can't be linked (bot.extensions decides; these say why) -------------------
+
+
+def _reached(problem: Problem) -> str:
+    """What the number a refused extension reaches is, after "is"."""
+    if problem.kind == Kind.EMERGENCY:
+        return f"an emergency number in {country_name(problem.region)}"
+    if problem.kind == Kind.SPECIAL:
+        return (
+            f"a special-services number in {country_name(problem.region)} "
+            "(a free short number such as a crisis or test line)"
+        )
+    return "an emergency number in other countries (people dial it from habit)"
+
+
+def extension_refusal_reason(problem: Problem) -> str:
+    """Why digits can't be an extension, after the digits: "is an emergency number in France"."""
+    if problem.outside_line:
+        return (
+            f"is {problem.number} behind the outside-line prefix {problem.outside_line}, "
+            f"and {problem.number} is {_reached(problem)}"
+        )
+    if problem.country_code:
+        return (
+            f"is {problem.number} with the country code {problem.country_code} in front, "
+            f"and {problem.number} is {_reached(problem)}"
+        )
+    return f"is {_reached(problem)}"
+
+
+def extension_refused(problem: Problem, *, plain: bool = False) -> str:
+    """An admin tried to link digits that can't be an extension; plain for a modal field error.
+
+    Only the shape sentence differs in plain text (Slack's form quotes the text back); the others
+    carry no mrkdwn.
+    """
+    if problem.kind == Kind.SHAPE:
+        return (
+            "Extensions are 2 to 8 digits, like 309." if plain else bad_extension(problem.extension)
+        )
+    if problem.outside_line:
+        why = (
+            f"on a PBX where {problem.outside_line} gets an outside line, a call to "
+            f"{problem.extension} is a call to {problem.number}."
+        )
+    else:
+        why = "a PBX may send calls to it out to the phone network."
+    reason = extension_refusal_reason(problem)
+    return f"{problem.extension} {reason}, so it can't be linked as an extension: {why}"

@@ -194,11 +194,6 @@ def _emergency_digits(cleaned: str, default_region: str, regions: Iterable[str])
     return None
 
 
-def emergency_extension(extension: str, default_region: str = "US") -> bool:
-    """Whether digits meant as an extension are an emergency number, which must not be linked."""
-    return is_emergency(extension, default_region)
-
-
 def is_emergency(text: str, default_region: str, extra_regions: Iterable[str] = ()) -> bool:
     """Whether text dials an emergency service, which the bot must never call for anyone."""
     cleaned = strip_slack_markup(text)

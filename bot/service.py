@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot import numbers, views
+from bot import extensions, numbers, views
 from bot.config import Settings
 from bot.dialer import DialerError, RateLimited, WebFonesClient
 from bot.ids import EXTENSION, MENTION
@@ -244,9 +244,12 @@ class DialService:
         return tuple(sorted(self.settings.admins))
 
     def _special_extension(self, digits: str) -> bool:
-        """Whether digits that name an extension would reach emergency or special services."""
-        settings = self.settings
-        return numbers.is_emergency(digits, settings.default_region, settings.allowed_regions)
+        """Whether digits that name an extension would reach emergency or special services.
+
+        The rule that refuses to link them (bot.extensions); a link made before it existed is
+        still refused here, so it is never dialed.
+        """
+        return extensions.is_special_extension(digits, self.settings.default_region)
 
     async def _resolve(self, request: CallRequest) -> _Target | Answer:
         """Read what the user typed as a colleague, an extension or an external number."""

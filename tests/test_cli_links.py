@@ -312,3 +312,75 @@ def test_as_a_process_bad_rows_exit_1(tmp_path, env, db) -> None:
     assert ran.code == 1
     assert 'bad row 2: "30x" is not an extension (2 to 8 digits)' in ran.out
     assert not Path(db).exists()
+
+
+def test_import_refuses_special_numbers_and_prefixed_emergency_numbers(
+    tmp_path, env, db, cli
+) -> None:
+    source = write(
+        tmp_path,
+        "user_id,extension\nU0000A001,933\nU0000A002,988\nU0000A003,9911\nU0000A004,0911\n"
+        "U0000A005,000\nU0000A006,110\nU0000A007,15\n",
+    )
+    ran = cli(["links", "import", source], env)
+    assert ran.code == 1
+    assert ran.out.splitlines()[:6] == [
+        'bad row 2: "933" is a special-services number in the United States (a free short '
+        "number such as a crisis or test line), not an extension",
+        'bad row 3: "988" is a special-services number in the United States (a free short '
+        "number such as a crisis or test line), not an extension",
+        'bad row 4: "9911" is 911 behind the outside-line prefix 9, and 911 is an emergency '
+        "number in the United States, not an extension",
+        'bad row 5: "0911" is 911 behind the outside-line prefix 0, and 911 is an emergency '
+        "number in the United States, not an extension",
+        'bad row 6: "000" is an emergency number in other countries (people dial it from '
+        "habit), not an extension",
+        'bad row 7: "110" is an emergency number in other countries (people dial it from '
+        "habit), not an extension",
+    ]
+    assert "6 of 7 row(s) are bad" in ran.out
+    assert links(db) == {}
+    ran = cli(["links", "import", source, "--skip-bad"], env)
+    assert ran.code == 0, ran.text
+    assert links(db) == {"U0000A007": "15"}
+
+
+def test_import_reads_the_configured_region(tmp_path, env, db, cli) -> None:
+    source = write(tmp_path, "user_id,extension\nU0123ABCD,15\nU0124ABCD,309\n")
+    env["DIALER_DEFAULT_REGION"] = "FR"
+    ran = cli(["links", "import", source], env)
+    assert ran.code == 1
+    assert ran.out.splitlines()[0] == (
+        'bad row 2: "15" is an emergency number in France, not an extension'
+    )
+    assert links(db) == {}
+    env["DIALER_DEFAULT_REGION"] = "US"
+    ran = cli(["links", "import", source], env)
+    assert ran.code == 0, ran.text
+    assert links(db) == {"U0123ABCD": "15", "U0124ABCD": "309"}
+
+
+def test_import_refuses_000_as_australia_s_emergency_number(tmp_path, env, db, cli) -> None:
+    env["DIALER_DEFAULT_REGION"] = "AU"
+    ran = cli(["links", "import", write(tmp_path, "user_id,extension\nU0123ABCD,000\n")], env)
+    assert ran.code == 1
+    assert ran.out.splitlines()[0] == (
+        'bad row 2: "000" is an emergency number in Australia, not an extension'
+    )
+    assert links(db) == {}
+
+
+def test_a_malformed_default_region_stops_the_import(tmp_path, env, db, cli) -> None:
+    env["DIALER_DEFAULT_REGION"] = "France"
+    ran = cli(["links", "import", write(tmp_path, "user_id,extension\nU0123ABCD,309\n")], env)
+    assert ran.code == 2
+    assert "DIALER_DEFAULT_REGION has 'FRANCE', which is not a country code" in ran.err
+    assert not Path(db).exists()
+
+
+def test_as_a_process_import_reads_the_region_from_the_environment(tmp_path, env, db) -> None:
+    source = write(tmp_path, "user_id,extension\nU0123ABCD,15\n")
+    ran = run_process(["links", "import", source], {**env, "DIALER_DEFAULT_REGION": "FR"})
+    assert ran.code == 1
+    assert 'bad row 2: "15" is an emergency number in France, not an extension' in ran.out
+    assert not Path(db).exists()

@@ -170,3 +170,15 @@ def test_a_message_offers_only_dialable_numbers_and_counts_the_rest(tmp_path: Pa
     offer = service.offer_from_message(text)
     assert [n.e164 for n in offer.dialable] == ["+15808675309", "+18005550199"]
     assert offer.left_out == {"premium_rate": 1, "region": 2}
+
+
+@pytest.mark.parametrize("text", ["933", "<@UCAROL001>"])
+async def test_a_special_number_linked_before_the_rule_is_never_dialed(
+    tmp_path: Path, text: str
+) -> None:
+    service, dialer = make_service(tmp_path)
+    service.db.store.set_link("UCAROL001", "933", "UADMIN")  # made before extensions were checked
+    answer = await service.dial(request(text), RecordingReplies())
+    assert answer.outcome == Outcome.REFUSED_SPECIAL_EXTENSION
+    assert "emergency or special services" in answer.text
+    assert dialer.calls == []

@@ -9,9 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from bot import extensions, messages
 from bot.cli.common import CliError
-from bot.ids import EXTENSION, MENTION, USER_ID
-from bot.numbers import emergency_extension
+from bot.ids import MENTION, USER_ID
 from bot.store import Link
 
 HEADER = ("user_id", "extension")
@@ -186,19 +186,20 @@ def _user_problem(user: str) -> str | None:
     return f"{_shown(user)} is not a Slack user ID (like U0123ABCD) or an email address"
 
 
-def _extension_problem(extension: str) -> str | None:
-    """Why an extension cell is unusable, or None when it is 2 to 8 digits."""
+def _extension_problem(extension: str, region: str) -> str | None:
+    """Why an extension cell can't be linked under region (bot.extensions' rule), or None."""
     if not extension:
         return "no extension"
-    if not EXTENSION.match(extension):
+    problem = extensions.linkable_problem(extension, region)
+    if problem is None:
+        return None
+    if problem.kind == extensions.Kind.SHAPE:
         return f"{_shown(extension)} is not an extension (2 to 8 digits)"
-    if emergency_extension(extension):
-        return f"{_shown(extension)} is an emergency number, not an extension"
-    return None
+    return f"{_shown(extension)} {messages.extension_refusal_reason(problem)}, not an extension"
 
 
-def check_row(line: int, cells: list[str], columns: Columns) -> Row:
-    """One record as a Row, with every problem of its shape named."""
+def check_row(line: int, cells: list[str], columns: Columns, region: str) -> Row:
+    """One record as a Row, with every problem of its shape named (extensions as for region)."""
     cells = _fit(cells, columns.width)
     if len(cells) != columns.width:
         return Row(
@@ -208,13 +209,13 @@ def check_row(line: int, cells: list[str], columns: Columns) -> Row:
             problem=f"bad row {line}: expected {columns.width} columns, found {len(cells)}",
         )
     user, extension = cells[columns.user].strip(), cells[columns.extension].strip()
-    problems = [p for p in (_user_problem(user), _extension_problem(extension)) if p]
+    problems = [p for p in (_user_problem(user), _extension_problem(extension, region)) if p]
     problem = f"bad row {line}: " + "; ".join(problems) if problems else None
     return Row(line, user, extension, user_id=user_id_of(user), problem=problem)
 
 
-def read(text: str) -> tuple[list[Row], list[str]]:
-    """Every data row of a links CSV, checked for shape, and notes about how it was read."""
+def read(text: str, region: str) -> tuple[list[Row], list[str]]:
+    """Every data row of a links CSV, checked under region, and notes about how it was read."""
     records = _records(text)
     if not records:
         raise CliError("the file is empty: it needs a header row like user_id,extension.")
@@ -222,7 +223,7 @@ def read(text: str) -> tuple[list[Row], list[str]]:
     note = columns.note(records[0][1])
     notes = [note] if note else []
     data = records[1:] if columns.header else records
-    return [check_row(line, cells, columns) for line, cells in data], notes
+    return [check_row(line, cells, columns, region) for line, cells in data], notes
 
 
 def mark_duplicates(rows: Iterable[Row]) -> list[Row]:

@@ -23,6 +23,7 @@ from bot.cli.common import (
     slack_client,
 )
 from bot.cli.linkfile import Row
+from bot.config import SettingsError, default_region
 from bot.store import Store, StoreBusy
 
 LINKED_BY = "import"
@@ -190,7 +191,11 @@ def _import_rows(rows: list[Row], path: str, dry_run: bool) -> Counter[str]:
 
 def run_import(args: argparse.Namespace, env: Env) -> int:
     """`links import FILE`: check every row first, then link, or change nothing."""
-    rows, notes = linkfile.read(_read_text(args.file))
+    try:
+        region = default_region(env)
+    except SettingsError as error:
+        raise CliError(str(error)) from None
+    rows, notes = linkfile.read(_read_text(args.file), region)
     for note in notes:
         print(note)
     rows = linkfile.mark_duplicates(resolve_emails(rows, env))

@@ -11,10 +11,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages, numbers
+from bot import extensions, messages
 from bot.admins import LOOKUP_SECONDS, AdminDirectory
 from bot.config import Settings
-from bot.ids import EXTENSION, MENTION
+from bot.ids import MENTION
 from bot.store import StoreBusy
 from bot.store_runner import StoreRunner
 
@@ -57,8 +57,9 @@ def parse(text: str) -> LinkCommand:
     who = {"user_id": mention[1]} if mention else {"email": email[1]}
     if words[1].lower() in ("remove", "unlink", "delete"):
         return LinkCommand("remove", **who)
-    if not EXTENSION.match(words[1]):
-        return LinkCommand("invalid", problem=messages.bad_extension(words[1]))
+    shape = extensions.shape_problem(words[1])
+    if shape is not None:
+        return LinkCommand("invalid", problem=messages.extension_refused(shape))
     return LinkCommand("link", extension=words[1], **who)
 
 
@@ -133,8 +134,9 @@ def register(app: AsyncApp, settings: Settings, db: StoreRunner, admins: AdminDi
             previous = await db.run(store.remove_link, request.user_id)
             return messages.unlinked(request.user_id, previous)
         assert request.extension is not None
-        if numbers.emergency_extension(request.extension, settings.default_region):
-            return messages.emergency_extension(request.extension)
+        problem = extensions.linkable_problem(request.extension, settings.default_region)
+        if problem is not None:
+            return messages.extension_refused(problem)
         previous = await db.run(store.set_link, request.user_id, request.extension, admin_id)
         others = [
             other

@@ -8,11 +8,10 @@ import time
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages, numbers, views
+from bot import extensions, messages, views
 from bot.admins import AdminDirectory
 from bot.config import Settings
 from bot.home import HomePublisher
-from bot.ids import EXTENSION
 from bot.listeners.respond import reply
 from bot.store import StoreBusy
 from bot.store_runner import StoreRunner
@@ -106,13 +105,10 @@ def register(
                 errors={views.EXTENSION_BLOCK: "Only admins can link extensions."},
             )
             return
-        problem = None
-        if not EXTENSION.match(extension):
-            problem = "Extensions are 2 to 8 digits, like 309."
-        elif numbers.emergency_extension(extension, settings.default_region):
-            problem = messages.emergency_extension(extension)
-        if problem:
-            await ack(response_action="errors", errors={views.EXTENSION_BLOCK: problem})
+        problem = extensions.linkable_problem(extension, settings.default_region)
+        if problem is not None:
+            refused = messages.extension_refused(problem, plain=True)
+            await ack(response_action="errors", errors={views.EXTENSION_BLOCK: refused})
             return
         if not user_id:
             await ack(response_action="errors", errors={views.USER_BLOCK: "Pick a person."})

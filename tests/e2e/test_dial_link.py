@@ -87,3 +87,47 @@ def test_a_slow_slack_denies_admin_rights_within_the_ack_deadline(world: World) 
     assert status == 200 and "Only" in ack["text"]
     _, ack, _ = world.link("", user="UNOLINK01")
     assert "don't have an extension" in ack["text"]
+
+
+SPECIAL_IN_THE_US = {
+    "933": "933 is a special-services number in the United States",
+    "988": "988 is a special-services number in the United States",
+    "9911": "9911 is 911 behind the outside-line prefix 9",
+    "0911": "0911 is 911 behind the outside-line prefix 0",
+    "000": "000 is an emergency number in other countries",
+    "110": "110 is an emergency number in other countries",
+}
+
+
+def test_special_numbers_and_prefixed_emergency_numbers_cannot_be_linked(world: World) -> None:
+    for extension, why in SPECIAL_IN_THE_US.items():
+        _, ack, _ = world.link(f"<@UNOLINK01> {extension}")
+        assert ack["text"].startswith(why) and "can't be linked" in ack["text"], ack
+    _, ack, _ = world.link("", user="UNOLINK01")
+    assert "don't have an extension" in ack["text"]
+    _, ack, _ = world.link("list")
+    assert all(f"extension {extension}:" not in ack["text"] for extension in SPECIAL_IN_THE_US)
+    # Once refused as a link, /dial 933 is not an extension: nothing reaches the PBX.
+    _, ack, _ = world.dial("933")
+    assert "No one here is linked to extension 933" in ack["text"]
+    assert world.pbx.requests == 0
+
+
+def test_the_configured_region_decides_which_short_numbers_are_refused(world: World) -> None:
+    _, ack, _ = world.link("<@UNOLINK01> 15")
+    assert ack["text"] == "Linked <@UNOLINK01> to extension 15."
+    world.stop()
+    world.start(DIALER_DEFAULT_REGION="FR")
+    _, ack, _ = world.link("<@UALICE001> 15")
+    assert ack["text"].startswith("15 is an emergency number in France, so it can't be linked")
+    _, ack, _ = world.link("", user="UALICE001")
+    assert ack["text"].startswith("Your extension is 309")
+    # A link made before is kept (the dial path refuses it); only new links are refused.
+    _, ack, _ = world.link("", user="UNOLINK01")
+    assert ack["text"].startswith("Your extension is 15")
+    world.stop()
+    world.start(DIALER_DEFAULT_REGION="AU")
+    _, ack, _ = world.link("<@UALICE001> 000")
+    assert ack["text"].startswith("000 is an emergency number in Australia, so it can't be linked")
+    _, ack, _ = world.link("<@UALICE001> 933")
+    assert ack["text"] == "Changed <@UALICE001> from extension 309 to 933."

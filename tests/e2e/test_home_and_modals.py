@@ -239,3 +239,49 @@ def test_link_by_email(world: World) -> None:
     assert "deactivated account or a bot" in ack["text"]
     _, ack, _ = world.link("dave@example.com remove")
     assert "Removed <@UDAVE0001>'s link to extension 420" in ack["text"]
+
+
+def submit_link(world: World, extension: str, user_id: str = "UNOLINK01") -> dict:
+    """Submit the admin's link modal for user_id with `extension`; answer the JSON ack."""
+    values = {"extension": {"extension_input": {"type": "plain_text_input", "value": extension}}}
+    payload = view_submission_payload(
+        user_id=ADMIN, callback_id="link_user_modal", values=values, private_metadata=user_id
+    )
+    status, ack = interact(world, payload)
+    assert status == 200
+    return ack
+
+
+def test_the_link_modal_refuses_special_numbers_in_plain_text(world: World) -> None:
+    for extension, why in {
+        "933": "933 is a special-services number in the United States",
+        "988": "988 is a special-services number in the United States",
+        "9911": "9911 is 911 behind the outside-line prefix 9",
+        "0911": "0911 is 911 behind the outside-line prefix 0",
+        "000": "000 is an emergency number in other countries",
+        "110": "110 is an emergency number in other countries",
+    }.items():
+        ack = submit_link(world, extension)
+        assert ack["response_action"] == "errors", ack
+        error = ack["errors"]["extension"]
+        assert error.startswith(why) and "can't be linked" in error
+        assert not any(mark in error for mark in "*_`<>~"), error
+    _, ack, _ = world.link("", user="UNOLINK01")
+    assert "don't have an extension" in ack["text"]
+    ack = submit_link(world, "15")
+    assert ack["response_action"] == "update"
+    assert "Linked <@UNOLINK01> to extension 15" in json.dumps(ack["view"])
+
+
+def test_the_link_modal_reads_the_configured_region(world: World) -> None:
+    world.stop()
+    world.start(DIALER_DEFAULT_REGION="FR")
+    ack = submit_link(world, "15")
+    assert ack["response_action"] == "errors"
+    assert ack["errors"]["extension"].startswith("15 is an emergency number in France")
+    world.stop()
+    world.start(DIALER_DEFAULT_REGION="AU")
+    ack = submit_link(world, "000")
+    assert ack["errors"]["extension"].startswith("000 is an emergency number in Australia")
+    _, ack, _ = world.link("", user="UNOLINK01")
+    assert "don't have an extension" in ack["text"]
