@@ -109,7 +109,8 @@ def settings_read_by_code() -> set[str]:
     names: set[str] = set()
     for source in (ROOT / "bot").rglob("*.py"):
         names.update(ENV_NAME.findall(source.read_text(encoding="utf-8")))
-    names.update(getattr(entry, "name", "") for entry in getattr(config, "SETTINGS", ()))
+    for entry in getattr(config, "SETTINGS", ()):  # the settings table, once it exists
+        names.add(entry if isinstance(entry, str) else getattr(entry, "name", ""))
     names.discard("")
     return names
 
