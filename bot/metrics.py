@@ -27,6 +27,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from slack_bolt.request import payload_utils
@@ -58,6 +59,9 @@ class Metrics:
     """The app's counters, histograms and gauges, on a registry of their own."""
 
     def __init__(self) -> None:
+        # A *_created series beside every counter and histogram doubles what Prometheus stores,
+        # for a start time it already knows; prometheus-client's switch for it is process-wide.
+        disable_created_metrics()
         self.registry = CollectorRegistry()
         registry = self.registry
         self.dials = Counter(
