@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from urllib.parse import urlsplit
 
+from aiohttp import web
 from dotenv import load_dotenv
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -22,6 +23,7 @@ from bot.app import create_app
 from bot.config import Settings, SettingsError, load_settings
 from bot.dialer import WebFonesClient
 from bot.http_server import EVENTS_PATH, create_web_app, serve_http
+from bot.metrics import METRICS_PATH, Metrics, serve_metrics
 from bot.service import DialService
 from bot.store import Store, StoreBusy
 from bot.store_runner import StoreRunner
@@ -120,6 +122,25 @@ async def open_socket_mode(app: AsyncApp, app_token: str) -> SocketModeIntake:
     return handler
 
 
+async def open_metrics_port(metrics: Metrics, settings: Settings) -> web.AppRunner | None:
+    """Socket Mode's /metrics on DIALER_METRICS_PORT when set; one line if it can't be used."""
+    host, port = settings.metrics_host, settings.metrics_port
+    if port is None:
+        return None
+    if not settings.socket_mode:
+        log.info("DIALER_METRICS_PORT is for Socket Mode: HTTP mode serves /metrics on PORT")
+        return None
+    try:
+        runner = await serve_metrics(metrics, host, port)
+    except OSError as error:
+        raise StartupError(
+            f"DIALER_METRICS_PORT {port} cannot be used on {host} ({error.strerror or error}): "
+            "pick another port or stop what is using it."
+        ) from None
+    log.info("metrics: GET http://%s:%d%s", host, port, METRICS_PATH)
+    return runner
+
+
 async def finish_in_flight(service: DialService, keep: set[asyncio.Task], timeout: float) -> None:
     """Let every listener still running finish (calls in flight, their replies), up to timeout.
 
@@ -167,13 +188,16 @@ async def run(settings: Settings) -> None:
         connect_timeout=min(5.0, float(settings.webfones_timeout)),
     )
     warn_if_key_travels_in_clear(settings.webfones_base_url)
-    service = DialService(settings, db, dialer)
+    metrics = Metrics()
+    metrics.watch_pbx_budget(db.store, settings.pbx_rate)
+    service = DialService(settings, db, dialer, metrics=metrics)
     app = create_app(service)
     await verify_slack_token(app.client, settings)
     pruner = asyncio.create_task(prune_forever(db, settings.log_days))
     # A call sent just before the signal may take the whole PBX timeout to be answered.
     drain_seconds = max(DRAIN_SECONDS, settings.webfones_timeout + 5.0)
 
+    metrics_runner = await open_metrics_port(metrics, settings)
     if settings.socket_mode:
         assert settings.slack_app_token is not None
         handler = await open_socket_mode(app, settings.slack_app_token)
@@ -190,7 +214,7 @@ async def run(settings: Settings) -> None:
         await handler.stop_intake()
     else:
         try:
-            runner = await serve_http(create_web_app(app, db), settings.port)
+            runner = await serve_http(create_web_app(app, db, metrics), settings.port)
         except OSError as error:
             raise StartupError(
                 f"PORT {settings.port} cannot be used ({error.strerror or error}): "
@@ -203,6 +227,8 @@ async def run(settings: Settings) -> None:
         await runner.cleanup()
     await finish_in_flight(service, {pruner}, drain_seconds)
     pruner.cancel()
+    if metrics_runner is not None:
+        await metrics_runner.cleanup()
     await dialer.aclose()
     db.close()
     log.info("stopped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -13,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.admins import AdminDirectory
 from bot.home import HomePublisher
 from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut
+from bot.metrics import Metrics
 from bot.service import ACK_SENT, DialService
 
 log = logging.getLogger(__name__)
@@ -21,18 +23,23 @@ log = logging.getLogger(__name__)
 class DialerApp(AsyncApp):
     """Bolt's AsyncApp that tells calls when their request's ack is on its way (ACK_SENT)."""
 
+    def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics = metrics
+
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         """Dispatch as Bolt does; listeners started here see ACK_SENT done once it returns."""
-        if self.process_before_response:  # the listener runs inside the dispatch: never wait
-            return await super().async_dispatch(req)
-        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        token = ACK_SENT.set(sent)
-        try:
-            return await super().async_dispatch(req)
-        finally:
-            ACK_SENT.reset(token)
-            if not sent.done():
-                sent.set_result(None)
+        with self.metrics.handling(req.body):  # times the ack; replies count their failures
+            if self.process_before_response:  # the listener runs inside the dispatch: no wait
+                return await super().async_dispatch(req)
+            sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            token = ACK_SENT.set(sent)
+            try:
+                return await super().async_dispatch(req)
+            finally:
+                ACK_SENT.reset(token)
+                if not sent.done():
+                    sent.set_result(None)
 
 
 def create_app(service: DialService) -> AsyncApp:
@@ -40,6 +47,7 @@ def create_app(service: DialService) -> AsyncApp:
     settings = service.settings
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = DialerApp(
+        metrics=service.metrics,
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,

@@ -49,6 +49,9 @@ class Settings:
     log_days: int = 90
     port: int = 3000
     webfones_timeout: int = 15
+    #: Socket Mode's Prometheus /metrics port (HTTP mode serves /metrics on `port`).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @property
     def socket_mode(self) -> bool:
@@ -192,6 +195,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_days=_positive_int(env, "DIALER_LOG_DAYS", 90, 36500),
         port=_positive_int(env, "PORT", 3000, 65535),
         webfones_timeout=_positive_int(env, "WEBFONES_TIMEOUT", 15, 120),
+        metrics_port=_positive_int(env, "DIALER_METRICS_PORT", 0, 65535) or None,
+        metrics_host=_get(env, "DIALER_METRICS_HOST") or "127.0.0.1",
     )
 
 

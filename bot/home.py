@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import outcomes, views
 from bot.admins import AdminDirectory
+from bot.metrics import slack_call_failed
 from bot.outcomes import Kind
 from bot.service import Answer
 from bot.store_runner import StoreRunner
@@ -58,6 +59,7 @@ class HomePublisher:
                 view = await self.view_for(user_id)
                 await self._client.views_publish(user_id=user_id, view=view)
             except Exception as error:
+                slack_call_failed("views.publish")
                 log.warning("could not publish Home for %s: %s", user_id, type(error).__name__)
 
     async def opened(self, user_id: str) -> None:

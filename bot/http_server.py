@@ -1,4 +1,4 @@
-"""HTTP mode on aiohttp: POST /slack/events for Slack, GET /healthz for load balancers."""
+"""HTTP mode on aiohttp: POST /slack/events for Slack, GET /healthz and GET /metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.metrics import METRICS_PATH, Metrics
 from bot.store_runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -16,8 +17,8 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def create_web_app(app: AsyncApp, db: StoreRunner) -> web.Application:
-    """An aiohttp application that hands Slack's requests to Bolt and reports health."""
+def create_web_app(app: AsyncApp, db: StoreRunner, metrics: Metrics) -> web.Application:
+    """An aiohttp application that hands Slack's requests to Bolt, reports health and metrics."""
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
@@ -36,6 +37,7 @@ def create_web_app(app: AsyncApp, db: StoreRunner) -> web.Application:
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.add_routes([web.post(EVENTS_PATH, slack_events), web.get("/healthz", healthz)])
+    web_app.add_routes([web.get(METRICS_PATH, metrics.handle_scrape)])
     return web_app
 
 

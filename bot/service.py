@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.dialer import DialerError, RateLimited, WebFonesClient
 from bot.ids import EXTENSION, MENTION
 from bot.messages import Facts
+from bot.metrics import Metrics
 from bot.outcomes import OUTCOMES, Outcome
 from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy
 from bot.store_runner import StoreRunner
@@ -139,10 +140,18 @@ class Offer:
 class DialService:
     """Turns a request to call into exactly one PBX call, or a clear reason why not."""
 
-    def __init__(self, settings: Settings, db: StoreRunner, dialer: WebFonesClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: StoreRunner,
+        dialer: WebFonesClient,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.dialer = dialer
+        self.metrics = metrics or Metrics()
         self._in_flight: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         #: Called with the user's ID and the final answer after each call ends.
@@ -193,6 +202,7 @@ class DialService:
         except (StoreBusy, sqlite3.Error) as error:
             log.warning("refusal for %s not recorded: %s", request.user_id, type(error).__name__)
         _log_attempt(request, outcome, extension, destination)
+        self.metrics.dial_ended(request.surface.value, outcome)
         return Answer(outcome, replace(facts, admins=self._admins), destination)
 
     async def dial_from_message(self, request: CallRequest, replies: Replies) -> Answer | Offer:
@@ -318,6 +328,7 @@ class DialService:
         if isinstance(slot, Held):
             outcome = Outcome(f"held_{slot.reason}")
             _log_attempt(request, outcome, link.extension, target.audit)
+            self.metrics.dial_ended(request.surface.value, outcome)
             held = replace(facts, extension=link.extension, wait_seconds=slot.wait_seconds)
             return Answer(outcome, held, target.audit)
         return _Started(slot.call_id, request, link.extension, target)
@@ -336,6 +347,7 @@ class DialService:
                 type(error).__name__,
                 error,
             )
+        self.metrics.dial_ended(request.surface.value, outcome)
         return Answer(outcome, Facts(display=target.display), target.audit)
 
     # --- placing and recording ---------------------------------------------------------------
@@ -347,14 +359,16 @@ class DialService:
             self._in_flight.add(task)
         answer = Answer(Outcome.ERROR, self._facts(started), started.target.audit)
         try:
-            # The ack goes first: under a burst, PBX requests sent meanwhile would delay
-            # everyone else's ack. The ack itself never waits for the PBX.
-            await _ack_sent()
-            answer = await self._place(started)
+            with self.metrics.calls_in_flight.track_inprogress():
+                # The ack goes first: under a burst, PBX requests sent meanwhile would delay
+                # everyone else's ack. The ack itself never waits for the PBX.
+                await _ack_sent()
+                answer = await self._place(started)
             return answer
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+            self.metrics.dial_ended(started.request.surface.value, answer.outcome)
             self._notify_after_call(started.request.user_id, answer)
 
     def _facts(self, started: _Started, wait_seconds: int = 0) -> Facts:
@@ -386,6 +400,7 @@ class DialService:
         """Seconds the user should wait before trying again; remember a 429's pause."""
         if isinstance(error, RateLimited):
             pause = min(error.retry_after or DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS)
+            self.metrics.pbx_paused()
             try:
                 await self.db.run(self.db.store.block_pbx_until, time.time() + pause)
             except Exception as failure:
@@ -398,6 +413,8 @@ class DialService:
     async def _record(
         self, started: _Started, outcome: Outcome, status: int | None, latency_ms: int, detail: str
     ) -> None:
+        """Keep how the PBX answered: in the audit log, and its latency in the metrics."""
+        self.metrics.pbx_answered(outcome, latency_ms / 1000)
         try:
             await self.db.run(
                 self.db.store.finish_call,

@@ -30,6 +30,8 @@ PLACED = Outcome.PLACED.value
 MAY_HAVE_RUNG = outcomes.may_have_rung()
 #: A call still waiting on the PBX blocks a repeat, however slow the PBX (up to this long).
 PENDING_LIMIT_SECONDS = 300.0
+#: The calls the PBX budget counts: every one sent (or that may have been).
+PBX_SPENT = "sent = 1"
 
 migrations = Migrations("webfones-dialer")
 
@@ -382,10 +384,15 @@ class Store:
         wait = _budget_wait(db, now, user_rate, "user_id = ? AND sent = 1", [user_id])
         if wait is not None:
             return Held("user_rate", wait)
-        wait = _budget_wait(db, now, pbx_rate, "sent = 1", [])
+        wait = _budget_wait(db, now, pbx_rate, PBX_SPENT, [])
         if wait is not None:
             return Held("pbx_rate", wait)
         return None
+
+    def pbx_budget_left(self, pbx_rate: Rate) -> int:
+        """Requests the PBX budget still allows in its current window (read for the metrics)."""
+        used = _budget_used(self._db(), self._clock(), pbx_rate, PBX_SPENT, [])
+        return max(0, pbx_rate.count - used)
 
     def finish_call(
         self,
@@ -476,13 +483,20 @@ def _ceil(seconds: float) -> int:
     return max(1, int(seconds + 0.999))
 
 
+def _budget_used(db: sqlite_utils.Database, now: float, rate: Rate, where: str, args: list) -> int:
+    """How many of the budget's requests the current window has spent."""
+    used = db.execute(
+        f"SELECT count(*) FROM calls WHERE {where} AND at > ?", [*args, now - rate.seconds]
+    )
+    return used.fetchone()[0]
+
+
 def _budget_wait(
     db: sqlite_utils.Database, now: float, rate: Rate, where: str, args: list
 ) -> int | None:
     """Seconds until the window frees a slot, or None when the budget is not spent."""
     since = now - rate.seconds
-    used = db.execute(f"SELECT count(*) FROM calls WHERE {where} AND at > ?", [*args, since])
-    if used.fetchone()[0] < rate.count:
+    if _budget_used(db, now, rate, where, args) < rate.count:
         return None
     oldest = db.execute(
         f"SELECT at FROM calls WHERE {where} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?",

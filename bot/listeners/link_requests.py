@@ -13,6 +13,7 @@ from bot.admins import AdminDirectory
 from bot.config import Settings
 from bot.home import HomePublisher
 from bot.listeners.respond import reply
+from bot.metrics import slack_call_failed
 from bot.store import StoreBusy
 from bot.store_runner import StoreRunner
 
@@ -29,6 +30,7 @@ async def direct_message(
         opened = await client.conversations_open(users=user_id)
         await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks)
     except Exception as error:
+        slack_call_failed("chat.postMessage")
         log.warning("could not message %s: %s", user_id, type(error).__name__)
         return False
     return True

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages, views
+from bot.metrics import slack_call_failed
 from bot.service import Answer, CallRequest, DialService, Surface
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class ModalReplies:
                 view_id=self._view_id, view=views.result_modal(answer.text)
             )
         except Exception as error:
+            slack_call_failed("views.update")
             log.warning("could not show the outcome in the modal: %s", type(error).__name__)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
 
+from bot.metrics import slack_call_failed
 from bot.service import Answer
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,11 @@ async def reply(
             text=text, blocks=blocks, response_type="ephemeral", replace_original=replace
         )
     except Exception as error:
+        slack_call_failed("response_url")
         log.warning("could not deliver a reply through response_url: %s", type(error).__name__)
         return
     if sent.status_code != 200:  # respond() does not raise when Slack refuses the post
+        slack_call_failed("response_url")
         log.warning(
             "could not deliver a reply through response_url: Slack answered %d", sent.status_code
         )
