@@ -377,6 +377,8 @@ class DialService:
     async def _record(
         self, started: _Started, outcome: Outcome, status: int | None, latency_ms: int, detail: str
     ) -> None:
+        # The request's context (a workflow's run ids) stays in the row beside the PBX's word.
+        detail = "; ".join(part for part in (started.request.context, detail) if part)
         try:
             await self.db.run(
                 self.db.store.finish_call,
