@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admins import AdminDirectory
 from bot.home import HomePublisher
-from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut
+from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut, workflow
 from bot.service import ACK_SENT, DialService
 
 log = logging.getLogger(__name__)
@@ -60,4 +60,5 @@ def create_app(service: DialService) -> AsyncApp:
     home.register(app, service, home_tab)
     dial_link.register(app, settings, service.db, admins)
     link_requests.register(app, settings, service.db, admins, home_tab)
+    workflow.register(app, service)
     return app

@@ -593,3 +593,23 @@ def email_lookup_failed() -> str:
         "I couldn't look up that email address. Admins: check that the app has the "
         "users:read.email scope, or link with `/dial-link @user 309`."
     )
+
+
+# --- the Workflow Builder step "Place a call" -------------------------------------------------
+
+
+def workflow_needs_interactor() -> str:
+    """A run of the step that no person started (a scheduled or event-triggered workflow)."""
+    return (
+        "The Place a call step needs someone to start it: it rings the phones of the person "
+        "who clicked the workflow's button or submitted its form, and this run has no such "
+        "person. Start the workflow from a button, a link or a form, not a schedule or an event."
+    )
+
+
+def workflow_no_number() -> str:
+    """The step's number input arrived empty."""
+    return (
+        "The Place a call step got no number to call, so nothing was dialed. In Workflow "
+        "Builder, set the step's Number to a form answer or to a number like 580-867-5309."
+    )
