@@ -155,6 +155,14 @@ class StepDriver:
             _, ack, _ = self.world.dial(text, user=user)
         return ack["text"]
 
+    def call_log(self) -> str:
+        """What an admin's `/dial-link log` answers."""
+        if isinstance(self.world, SocketWorld):
+            ack, _ = self.world.link("log")
+        else:
+            _, ack, _ = self.world.link("log")
+        return ack["text"]
+
     def calls(self) -> list[tuple[str, str]]:
         """What the PBX was asked to dial, as (extension, phonenumber)."""
         return [(c.extension, c.phonenumber) for c in self.pbx.calls]
