@@ -129,7 +129,7 @@ def register(app: AsyncApp, service: DialService) -> None:
     bot_client = app.client  # the bot token: DMs go out as the app, like its other DMs
 
     async def first_delivery(execution_id: str) -> bool | Answer:
-        """Claim this run; False if a retry or duplicate of it was already acted on."""
+        """Claim this run: True, False for a retry or duplicate, or why the store can't say."""
         try:
             return await service.db.run(service.db.store.claim, CLAIM_PREFIX + execution_id)
         except (StoreBusy, sqlite3.Error) as error:

@@ -39,6 +39,9 @@ def placed_call(step: StepDriver) -> None:
     assert step.calls() == [("309", "15808675309")]
     assert step.completions(run) == [end]
     assert step.dms("UBOB00001") == []
+    secret = run.body["event"]["inputs"]["interactivity"]["interactor"]["secret"]
+    log = step.world.bot.log if step.world.bot else ""
+    assert run.token not in log and secret not in log
 
 
 def colleague_by_mention(step: StepDriver) -> None:
