@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admins import AdminDirectory
 from bot.home import HomePublisher
-from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut
+from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut, workflow
 from bot.metrics import Metrics
 from bot.service import ACK_SENT, DialService
 
@@ -68,4 +68,5 @@ def create_app(service: DialService) -> AsyncApp:
     home.register(app, service, home_tab)
     dial_link.register(app, settings, service.db, admins)
     link_requests.register(app, settings, service.db, admins, home_tab)
+    workflow.register(app, service)
     return app

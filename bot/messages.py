@@ -637,3 +637,23 @@ def extension_refused(problem: Problem, *, plain: bool = False) -> str:
         why = "a PBX may send calls to it out to the phone network."
     reason = extension_refusal_reason(problem)
     return f"{problem.extension} {reason}, so it can't be linked as an extension: {why}"
+
+
+# --- the Workflow Builder step "Place a call" -------------------------------------------------
+
+
+def workflow_needs_interactor() -> str:
+    """A run of the step that no person started (a scheduled or event-triggered workflow)."""
+    return (
+        "The Place a call step needs someone to start it: it rings the phones of the person "
+        "who clicked the workflow's button or submitted its form, and this run has no such "
+        "person. Start the workflow from a button, a link or a form, not a schedule or an event."
+    )
+
+
+def workflow_no_number() -> str:
+    """The step's number input arrived empty."""
+    return (
+        "The Place a call step got no number to call, so nothing was dialed. In Workflow "
+        "Builder, set the step's Number to a form answer or to a number like 580-867-5309."
+    )

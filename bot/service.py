@@ -415,6 +415,8 @@ class DialService:
     ) -> None:
         """Keep how the PBX answered: in the audit log, and its latency in the metrics."""
         self.metrics.pbx_answered(outcome, latency_ms / 1000)
+        # The request's context (a workflow's run ids) stays in the row beside the PBX's word.
+        detail = "; ".join(part for part in (started.request.context, detail) if part)
         try:
             await self.db.run(
                 self.db.store.finish_call,

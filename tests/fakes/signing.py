@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
@@ -176,11 +177,13 @@ def post_signed(
     signature: str | None = None,
     timeout: float = 10.0,
     content_type: str = "application/x-www-form-urlencoded",
+    extra_headers: dict[str, str] | None = None,
 ) -> tuple[int, str, float]:
     """POST a signed body; return (status, response text, seconds taken), even for 4xx/5xx."""
     headers = signed_headers(body, signing_secret, timestamp=timestamp, content_type=content_type)
     if signature is not None:
         headers["X-Slack-Signature"] = signature
+    headers.update(extra_headers or {})
     request = urllib.request.Request(url, data=body.encode("utf-8"), headers=headers, method="POST")
     started = time.perf_counter()
     try:
@@ -193,7 +196,9 @@ def post_signed(
     return status, text, time.perf_counter() - started
 
 
-def event_callback_body(event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID) -> str:
+def event_callback_body(
+    event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID, event_id: str | None = None
+) -> str:
     """An Events API request body (JSON), as Slack posts it to the request URL."""
     return json.dumps(
         {
@@ -202,7 +207,7 @@ def event_callback_body(event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID
             "api_app_id": DEFAULT_APP_ID,
             "event": event,
             "type": "event_callback",
-            "event_id": f"Ev{int(time.time() * 1000)}",
+            "event_id": event_id or f"Ev{int(time.time() * 1000)}",
             "event_time": int(time.time()),
             "authorizations": [
                 {
@@ -214,6 +219,66 @@ def event_callback_body(event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID
             ],
         }
     )
+
+
+def retry_headers(attempt: int, reason: str = "http_timeout") -> dict[str, str]:
+    """The headers Slack adds when it sends an Events API request again."""
+    return {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": reason}
+
+
+def interactivity_input(user_id: str) -> dict[str, Any]:
+    """A `slack#/types/interactivity` value: who clicked or submitted, as Slack attests it."""
+    pointer = f"{time.time():.0f}.{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex}"
+    secret = "SeCrEt" + uuid.uuid4().hex
+    return {"interactor": {"id": user_id, "secret": secret}, "interactivity_pointer": pointer}
+
+
+def function_executed_event(
+    *,
+    callback_id: str,
+    inputs: dict[str, Any],
+    function_execution_id: str,
+    bot_access_token: str,
+    workflow_execution_id: str = "Wx0123WXYZ",
+    title: str = "Place a call",
+) -> dict[str, Any]:
+    """A function_executed event: one run of an app's workflow step, with its inputs.
+
+    Shaped like Slack's reference payload: the function's definition, the run's `inputs`,
+    the step run's `function_execution_id`, the workflow run's `workflow_execution_id`, and a
+    just-in-time `bot_access_token` (xwfp-…) for completing this run.
+    """
+    input_parameters = [
+        {
+            "type": "slack#/types/interactivity" if name == "interactivity" else "string",
+            "name": name,
+            "title": name.title(),
+            "is_required": True,
+        }
+        for name in inputs
+    ]
+    now = int(time.time())
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn0123ABCD",
+            "callback_id": callback_id,
+            "title": title,
+            "description": title,
+            "type": "app",
+            "input_parameters": input_parameters,
+            "output_parameters": [],
+            "app_id": DEFAULT_APP_ID,
+            "date_created": now - 86400,
+            "date_updated": now - 3600,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": function_execution_id,
+        "workflow_execution_id": workflow_execution_id,
+        "event_ts": f"{time.time():.6f}",
+        "bot_access_token": bot_access_token,
+    }
 
 
 def app_home_opened_event(user_id: str) -> dict[str, Any]:

@@ -26,7 +26,10 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 
 # Form-encoded Web API params that Slack clients send as JSON strings; decoded for tests.
-_JSON_PARAMS = frozenset({"blocks", "attachments", "view", "metadata", "unfurls"})
+_JSON_PARAMS = frozenset({"blocks", "attachments", "view", "metadata", "unfurls", "outputs"})
+
+#: The methods that finish a run of a workflow step (a custom function).
+FUNCTION_COMPLETIONS = ("functions.completeSuccess", "functions.completeError")
 
 # Status -> body, as hooks.slack.com answers response_url posts.
 _RESPONSE_URL_BODIES = {
@@ -149,7 +152,7 @@ def _bearer(header: str | None) -> str | None:
 
 
 def _parse_params(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
-    params: dict[str, Any] = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    params = _form_params(query)
     if not raw:
         return params
     text = raw.decode("utf-8", errors="replace")
@@ -161,6 +164,13 @@ def _parse_params(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
         if isinstance(body, dict):
             params.update(body)
         return params
+    params.update(_form_params(text))
+    return params
+
+
+def _form_params(text: str) -> dict[str, Any]:
+    """Form-encoded fields (a body or a query string), JSON-valued ones decoded."""
+    params: dict[str, Any] = {}
     for key, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
         if key in _JSON_PARAMS and value[:1] in ("{", "["):
             try:
@@ -187,6 +197,9 @@ class FakeSlack:
         self.response_status: int = 200
         self.response_delay: float = 0.0
         self.socket_mode_url: str | None = None
+        #: Workflow tokens handed out in function_executed events: token -> execution id.
+        self.function_tokens: dict[str, str] = {}
+        self._finished_executions: set[str] = set()
         self.url = ""
         self.api_url = ""
         self._overrides: dict[str, _Override] = {}
@@ -283,6 +296,18 @@ class FakeSlack:
             self.users[user_id] = user
         return user
 
+    def function_token(self, function_execution_id: str) -> str:
+        """A fresh just-in-time workflow token (xwfp-…) for one step run, as Slack issues it.
+
+        The token is what a function_executed event carries as `bot_access_token`; this fake
+        accepts it for that run's functions.completeSuccess / completeError (and, as Slack
+        does, for the bot's other methods), and refuses it for any other run.
+        """
+        token = f"xwfp-{next(self._counter)}-{uuid.uuid4().hex}"
+        with self._cond:
+            self.function_tokens[token] = function_execution_id
+        return token
+
     def set_method_response(
         self,
         method: str,
@@ -348,6 +373,32 @@ class FakeSlack:
                     )
                 self._cond.wait(remaining)
 
+    def completions(self, function_execution_id: str) -> list[ApiCall]:
+        """Every functions.completeSuccess / completeError call for one step run, oldest first."""
+        with self._cond:
+            return [
+                call
+                for call in self.api_calls
+                if call.method in FUNCTION_COMPLETIONS
+                and call.params.get("function_execution_id") == function_execution_id
+            ]
+
+    def wait_for_completion(self, function_execution_id: str, timeout: float = 10.0) -> ApiCall:
+        """Block until a step run was completed or failed; answer that first call."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                done = self.completions(function_execution_id)
+                if done:
+                    return done[0]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"step run {function_execution_id} neither completed nor failed within "
+                        f"{timeout}s; all calls: {[c.method for c in self.api_calls]!r}"
+                    )
+                self._cond.wait(remaining)
+
     def reset(self) -> None:
         """Forget recorded calls and posts (users and settings are kept)."""
         with self._cond:
@@ -390,11 +441,35 @@ class FakeSlack:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
             return 200, {"ok": True, "url": self.socket_mode_url}, {}
         handler = self._methods().get(method)
-        if handler is None:
+        if handler is None and method not in FUNCTION_COMPLETIONS:
             return 404, {"ok": False, "error": "unknown_method"}, {}
-        if token != self.bot_token:
+        with self._cond:
+            run_of_token = self.function_tokens.get(token or "")
+        if token != self.bot_token and run_of_token is None:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if method in FUNCTION_COMPLETIONS:
+            return 200, self._finish_function(method, params, run_of_token), {}
+        assert handler is not None
         return 200, handler(params), {}
+
+    def _finish_function(
+        self, method: str, params: dict[str, Any], run_of_token: str | None
+    ) -> dict[str, Any]:
+        """functions.completeSuccess / completeError, with the errors Slack documents."""
+        execution_id = params.get("function_execution_id")
+        if not execution_id:
+            return {"ok": False, "error": "invalid_arguments"}
+        if run_of_token is not None and run_of_token != execution_id:
+            return {"ok": False, "error": "access_denied"}
+        if method == "functions.completeSuccess" and not isinstance(params.get("outputs"), dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if method == "functions.completeError" and not params.get("error"):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._cond:
+            if execution_id in self._finished_executions:
+                return {"ok": False, "error": "execution_not_in_running_state"}
+            self._finished_executions.add(execution_id)
+        return {"ok": True}
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {
@@ -457,6 +532,10 @@ class FakeSlack:
         return {"ok": True, "message_ts": self._ts()}
 
     def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        users = str(params.get("users", "")).replace(" ", "")
-        suffix = users.replace(",", "").upper()[-9:] or "0"
-        return {"ok": True, "channel": {"id": f"D{suffix}"}}
+        return {"ok": True, "channel": {"id": dm_channel(str(params.get("users", "")))}}
+
+
+def dm_channel(users: str) -> str:
+    """The DM channel ID this fake's conversations.open answers for a user (or users)."""
+    suffix = users.replace(" ", "").replace(",", "").upper()[-9:] or "0"
+    return f"D{suffix}"

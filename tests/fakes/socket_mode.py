@@ -125,17 +125,27 @@ class FakeSocketMode:
                 self._cond.wait(remaining)
 
     def send_envelope(
-        self, type: str, payload: dict[str, Any], *, accepts_response_payload: bool = True
+        self,
+        type: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool = True,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
     ) -> str:
-        """Send an envelope to the newest live connection (waiting up to 5 s for one)."""
+        """Send an envelope to the newest live connection (waiting up to 5 s for one).
+
+        An Events API retry is a new envelope carrying the same payload (the same event_id)
+        with `retry_attempt` counting up and a `retry_reason` such as "timeout".
+        """
         envelope_id = str(uuid.uuid4())
         envelope = {
             "envelope_id": envelope_id,
             "type": type,
             "accepts_response_payload": accepts_response_payload,
             "payload": payload,
-            "retry_attempt": 0,
-            "retry_reason": "",
+            "retry_attempt": retry_attempt,
+            "retry_reason": retry_reason,
         }
         self.send_raw(envelope)
         return envelope_id
