@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from bot.ids import USER_ID
+from bot.logs import FORMATS as LOG_FORMATS
+from bot.logs import LEVELS as LOG_LEVELS
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WEBFONES_BASE_URL = "https://api.webfones.com:2343"
@@ -49,6 +51,8 @@ class Settings:
     log_days: int = 90
     port: int = 3000
     webfones_timeout: int = 15
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @property
     def socket_mode(self) -> bool:
@@ -157,6 +161,16 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, upper: int) -
     return int(raw)
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = _get(env, name)
+    if not raw:
+        return default
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise SettingsError(f"{name} is {raw!r}: it should be one of {', '.join(choices)}.")
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping; raise SettingsError naming the first bad one."""
     bot_token = _token(
@@ -192,4 +206,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_days=_positive_int(env, "DIALER_LOG_DAYS", 90, 36500),
         port=_positive_int(env, "PORT", 3000, 65535),
         webfones_timeout=_positive_int(env, "WEBFONES_TIMEOUT", 15, 120),
+        log_level=_choice(env, "DIALER_LOG_LEVEL", LOG_LEVELS, "INFO"),
+        log_format=_choice(env, "DIALER_LOG_FORMAT", LOG_FORMATS, "text"),
     )

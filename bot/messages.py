@@ -304,3 +304,27 @@ def email_lookup_failed() -> str:
         "I couldn't look up that email address. Admins: check that the app has the "
         "users:read.email scope, or link with `/dial-link @user 309`."
     )
+
+
+# --- Slack's Web API out of reach (the ack itself never needs it) -----------------------------
+
+
+def slack_unreachable_admin_check() -> str:
+    """Only Slack knows whether this user is a workspace admin, and Slack could not be asked."""
+    return (
+        "I couldn't reach Slack to check that you're an admin, so nothing changed. "
+        "Please try again in a minute."
+    )
+
+
+def slack_unreachable_email() -> str:
+    """users.lookupByEmail could not reach Slack."""
+    return (
+        "I couldn't reach Slack to look up that email address, so nothing changed. "
+        "Please try again in a minute, or link with `/dial-link @user 309`."
+    )
+
+
+def slack_unreachable() -> str:
+    """Anything else that needed Slack's Web API while Slack could not be reached."""
+    return "I couldn't reach Slack just now, so that didn't work. Please try again in a minute."
