@@ -16,6 +16,7 @@ from bot.admins import LOOKUP_SECONDS, AdminDirectory
 from bot.calls import Database, admins_hint
 from bot.config import Settings
 from bot.ids import EXTENSION, MENTION
+from bot.retry import is_slack_unreachable
 from bot.store import StoreBusy
 
 EMAIL = re.compile(r"^(?:<mailto:)?([^\s<>|@]+@[^\s<>|@]+\.[^\s<>|@]+)(?:\|[^>]*)?>?$")
@@ -79,7 +80,9 @@ async def user_for_email(client: AsyncWebClient, email: str) -> str:
         raise EmailNotFound(messages.email_lookup_failed()) from None
     except Exception as error:
         log.warning("users.lookupByEmail unreachable: %s", type(error).__name__)
-        raise EmailNotFound(messages.email_lookup_failed()) from None
+        away = is_slack_unreachable(error)
+        text = messages.slack_unreachable_email() if away else messages.email_lookup_failed()
+        raise EmailNotFound(text) from None
     user = found["user"]
     if user.get("deleted") or user.get("is_bot"):
         raise EmailNotFound(messages.email_not_a_person(email))

@@ -83,7 +83,7 @@ def test_http_mode_serves_commands_while_slack_is_away_then_recovers(
         status, ack, _ = world.link("<@UNEW00001> 412", user="UOWNER001")
         assert status == 200 and CANNOT_CHECK_ADMIN in ack["text"], ack
         status, ack, _ = world.link("owner@acme.com 412")
-        assert status == 200 and "412" not in ack["text"] and ack["text"], ack
+        assert status == 200 and "couldn't reach Slack to look up" in ack["text"], ack
 
         # Events are acked; Home cannot be published, which costs one line, not a traceback.
         status, _, _ = post_signed(
