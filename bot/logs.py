@@ -73,6 +73,19 @@ class SecretScrubber(logging.Filter):
         return True
 
 
+class BoltSuggestionTrimmer(logging.Filter):
+    """Drops the sample listener code Bolt appends to 'Unhandled request' (a dozen lines)."""
+
+    MARKER = "\n---\n[Suggestion]"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("slack_bolt"):
+            message = record.getMessage()
+            if self.MARKER in message:
+                record.msg, record.args = message.split(self.MARKER, 1)[0], None
+        return True
+
+
 class TextFormatter(logging.Formatter):
     """`time LEVEL logger: message` on one line; a traceback follows on indented lines."""
 
@@ -120,6 +133,7 @@ def configure(secrets: Iterable[str], level: str = "INFO", fmt: str = "text") ->
     """One line per event on stderr in `fmt` (text or json), secrets scrubbed on every handler."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(BoltSuggestionTrimmer())
     handler.addFilter(SecretScrubber(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
