@@ -24,7 +24,7 @@ from bot.calls import Database, DialService
 from bot.config import Settings, SettingsError, load_settings
 from bot.dialer import WebFonesClient
 from bot.http_server import EVENTS_PATH, create_web_app, serve_http
-from bot.identity import SlackIdentity, TokenRefused
+from bot.identity import TRY_SECONDS, SlackIdentity, TokenRefused
 from bot.retry import SLACK_CONNECTION_ERRORS, Backoff
 from bot.socket_client import PatientSocketModeClient
 from bot.store import Store, StoreBusy
@@ -121,7 +121,8 @@ async def open_socket_mode(app: AsyncApp, app_token: str, backoff: Backoff) -> S
     """Check the app-level token with apps.connections.open; fail fast if Slack refuses it."""
     handler = SocketModeIntake(app, app_token, backoff)
     try:
-        opened = await handler.client.web_client.apps_connections_open(app_token=app_token)
+        async with asyncio.timeout(TRY_SECONDS):
+            opened = await handler.client.web_client.apps_connections_open(app_token=app_token)
     except SlackApiError as error:
         await handler.close_async()
         code = error.response.get("error", "refused")

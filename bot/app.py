@@ -83,7 +83,11 @@ def create_app(service: DialService) -> DialerApp:
         error: Exception, body: dict, response: BoltResponse | None
     ) -> BoltResponse | None:
         if is_slack_unreachable(error):  # one line, and a sentence instead of a 500
-            log.warning("a request needed Slack, which could not be reached (%s)", describe(error))
+            log.warning(
+                "a request needed Slack, which could not be reached (%s)",
+                describe(error),
+                exc_info=error if log.isEnabledFor(logging.DEBUG) else None,
+            )
             return None if response is None else slack_away_response(error, body)
         log.error("unhandled error in a listener: %s", type(error).__name__, exc_info=error)
         return None
@@ -102,9 +106,8 @@ def slack_away_response(error: Exception, body: dict[str, Any]) -> BoltResponse:
     """The ack for a request that could not be served because Slack's Web API is away."""
     text = str(error) if isinstance(error, SlackUnreachable) else messages.slack_unreachable()
     if body.get("type") == "view_submission":  # a modal shows errors next to an input
-        blocks = (body.get("view") or {}).get("blocks") or []
-        inputs = [b.get("block_id") for b in blocks if b.get("type") == "input"]
-        if inputs:
+        inputs = list(((body.get("view") or {}).get("state") or {}).get("values") or {})
+        if inputs:  # state.values is keyed by the input blocks' IDs
             answer = {"response_action": "errors", "errors": {inputs[0]: text}}
             return BoltResponse(status=200, body=json.dumps(answer))
     answer = {"response_type": "ephemeral", "text": text}

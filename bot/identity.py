@@ -20,7 +20,7 @@ from bot.retry import SLACK_CONNECTION_ERRORS, Backoff, describe
 log = logging.getLogger(__name__)
 
 #: One try at auth.test gives up after this long: start-up must not hang on a silent network.
-TRY_SECONDS = 10.0
+TRY_SECONDS = 5.0
 
 
 class TokenRefused(Exception):

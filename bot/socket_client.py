@@ -15,6 +15,8 @@ from bot.retry import Backoff, describe
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 5.0  # as slack_sdk: a reconnect already under way is not queued behind
+#: One try (a URL, then the WebSocket) gives up after this long: aiohttp's default is 5 minutes.
+TRY_SECONDS = 10.0
 
 
 class PatientSocketModeClient(SocketModeClient):
@@ -45,6 +47,7 @@ class PatientSocketModeClient(SocketModeClient):
                     "could not connect to Slack's Socket Mode (%s); next try in %gs",
                     describe(error),
                     wait,
+                    exc_info=error if log.isEnabledFor(logging.DEBUG) else None,
                 )
                 await asyncio.sleep(wait)
             else:
@@ -72,16 +75,17 @@ class PatientSocketModeClient(SocketModeClient):
                 await old_session.close()
         if self.aiohttp_client_session.closed:
             self.aiohttp_client_session = aiohttp.ClientSession()
-        if self.wss_uri is None:
-            opened = await self.web_client.apps_connections_open(app_token=self.app_token)
-            self.wss_uri = opened["url"]
-        self.current_session = await self.aiohttp_client_session.ws_connect(
-            self.wss_uri,
-            autoping=False,
-            heartbeat=self.ping_interval,
-            proxy=self.proxy,
-            ssl=self.web_client.ssl if self.web_client.ssl is not None else True,
-        )
+        async with asyncio.timeout(TRY_SECONDS):
+            if self.wss_uri is None:
+                opened = await self.web_client.apps_connections_open(app_token=self.app_token)
+                self.wss_uri = opened["url"]
+            self.current_session = await self.aiohttp_client_session.ws_connect(
+                self.wss_uri,
+                autoping=False,
+                heartbeat=self.ping_interval,
+                proxy=self.proxy,
+                ssl=self.web_client.ssl if self.web_client.ssl is not None else True,
+            )
         self.auto_reconnect_enabled = self.default_auto_reconnect_enabled
         self.stale = False
         await self.current_session.ping(f"sdk-ping-pong:{time.time()}".encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -13,7 +14,13 @@ from tests.botproc import BotProcess, free_port
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, PBX_KEY, SIGNING_SECRET, World
 from tests.e2e.socket_world import SocketWorld
 from tests.fakes.pbx import FakePbx
-from tests.fakes.signing import app_home_opened_event, event_callback_body, post_signed
+from tests.fakes.signing import (
+    app_home_opened_event,
+    event_callback_body,
+    interactive_body,
+    post_signed,
+    view_submission_payload,
+)
 from tests.fakes.slack import FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
 
@@ -82,6 +89,18 @@ def test_http_mode_serves_commands_while_slack_is_away_then_recovers(
         # The owner is an admin only by Slack's word, which cannot be asked right now.
         status, ack, _ = world.link("<@UNEW00001> 412", user="UOWNER001")
         assert status == 200 and CANNOT_CHECK_ADMIN in ack["text"], ack
+        # The link modal, submitted by the owner: the sentence shows next to the input.
+        values = {"extension": {"extension_input": {"type": "plain_text_input", "value": "412"}}}
+        submission = view_submission_payload(
+            user_id="UOWNER001",
+            callback_id="link_user_modal",
+            values=values,
+            private_metadata="UNEW00001",
+        )
+        status, text, _ = post_signed(world.url, interactive_body(submission), SIGNING_SECRET)
+        answer = json.loads(text)
+        assert status == 200 and answer["response_action"] == "errors", text
+        assert CANNOT_CHECK_ADMIN in answer["errors"]["extension"]
         status, ack, _ = world.link("owner@acme.com 412")
         assert status == 200 and "couldn't reach Slack to look up" in ack["text"], ack
 
@@ -169,6 +188,34 @@ def test_socket_mode_websocket_refused_retries_one_line_each(
             slack.socket_mode_url = socket.url
             socket.wait_connected(timeout=5)
             bot.wait_for("ready: Socket Mode", timeout=5)
+        finally:
+            world.stop()
+    assert "Traceback" not in bot.log
+
+
+def test_socket_mode_reconnects_with_backoff_when_slack_goes_away_later(
+    tmp_path: Path, pbx: FakePbx, away: FakeSlack
+) -> None:
+    """Connected, then Slack asks to reconnect while its API is down: retries, then reconnects."""
+    away.start()
+    with FakeSocketMode() as socket:
+        world = SocketWorld(tmp_path, pbx, away, socket)
+        world.extra_env.update(FAST_RETRIES)
+        bot = world.start()
+        try:
+            world.link_everyone()
+            away.stop()
+            socket.send_disconnect()
+            bot.wait_for("could not connect to Slack's Socket Mode", timeout=10)
+            time.sleep(2.5)
+            assert_one_line_per_retry(
+                bot.log, "could not connect to Slack's Socket Mode", longest=1
+            )
+            assert socket.live_connections == 0
+            away.start()
+            socket.wait_connected(timeout=5, min_connections=2)
+            ack, response_url = world.dial("580-867-5309")
+            assert "Calling" in ack["text"] and "ringing" in world.final_reply(response_url)
         finally:
             world.stop()
     assert "Traceback" not in bot.log
