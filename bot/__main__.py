@@ -17,14 +17,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import cli, logs
 from bot.app import create_app
 from bot.config import Settings, SettingsError, load_settings
 from bot.dialer import WebFonesClient
 from bot.http_server import EVENTS_PATH, create_web_app, serve_http
+from bot.identity import TRY_SECONDS, SlackIdentity, TokenRefused
 from bot.metrics import METRICS_PATH, Metrics, serve_metrics
+from bot.retry import SLACK_CONNECTION_ERRORS, Backoff
 from bot.service import DialService
+from bot.socket_client import PatientSocketModeClient
 from bot.store import Store, StoreBusy
 from bot.store_runner import StoreRunner
 
@@ -33,6 +37,7 @@ log = logging.getLogger("bot")
 DRAIN_SECONDS = 20.0
 ACK_SECONDS = 3.0  # Slack's deadline for an ack: envelopes already being handled get that long
 PRUNE_EVERY_SECONDS = 3600.0
+PING_SECONDS = 10.0  # Bolt's default for Socket Mode: how often a silent connection is checked
 
 
 class StartupError(Exception):
@@ -51,17 +56,15 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-async def verify_slack_token(app_client, settings: Settings) -> None:
-    """Fail fast on a bot token Slack refuses; carry on (with a warning) if Slack is unreachable."""
+async def learn_identity(identity: SlackIdentity, backoff: Backoff) -> asyncio.Task | None:
+    """Fail fast on a bot token Slack refuses; if Slack is away, keep asking in the background."""
     try:
-        auth = await app_client.auth_test()
-    except SlackApiError as error:
-        code = error.response.get("error", "refused")
-        raise StartupError(f"SLACK_BOT_TOKEN was refused by Slack ({code}).") from None
-    except Exception as error:
-        log.warning("could not reach Slack to check the token yet: %s", type(error).__name__)
-        return
-    log.info("connected to Slack workspace %s as %s", auth.get("team"), auth.get("user"))
+        reason = await identity.try_once()
+    except TokenRefused as refused:
+        raise StartupError(f"SLACK_BOT_TOKEN was refused by Slack ({refused}).") from None
+    if reason is None:
+        return None
+    return asyncio.create_task(identity.keep_trying(reason, backoff))
 
 
 async def prune_forever(db: StoreRunner, days: int) -> None:
@@ -79,8 +82,19 @@ async def prune_forever(db: StoreRunner, days: int) -> None:
 class SocketModeIntake(AsyncSocketModeHandler):
     """Bolt's Socket Mode handler that can stop taking envelopes yet ack those it holds."""
 
-    def __init__(self, app: AsyncApp, app_token: str) -> None:
-        super().__init__(app, app_token)
+    def __init__(self, app: AsyncApp, app_token: str, backoff: Backoff) -> None:
+        # Not super().__init__: that builds slack_sdk's own client, which would be thrown away.
+        self.app = app
+        self.app_token = app_token
+        self.client = PatientSocketModeClient(
+            app_token=app_token,
+            logger=app.logger,
+            # Without slack_sdk's own retry on connection errors: the schedule is ours.
+            web_client=AsyncWebClient(base_url=app.client.base_url, retry_handlers=[]),
+            ping_interval=PING_SECONDS,
+            backoff=backoff,
+        )
+        self.client.socket_mode_request_listeners.append(self.handle)
         self.accepting = True
         self._acking: set[asyncio.Task] = set()
 
@@ -106,17 +120,18 @@ class SocketModeIntake(AsyncSocketModeHandler):
         await self.close_async()
 
 
-async def open_socket_mode(app: AsyncApp, app_token: str) -> SocketModeIntake:
+async def open_socket_mode(app: AsyncApp, app_token: str, backoff: Backoff) -> SocketModeIntake:
     """Check the app-level token with apps.connections.open; fail fast if Slack refuses it."""
-    handler = SocketModeIntake(app, app_token)
+    handler = SocketModeIntake(app, app_token, backoff)
     try:
-        opened = await app.client.apps_connections_open(app_token=app_token)
+        async with asyncio.timeout(TRY_SECONDS):
+            opened = await handler.client.web_client.apps_connections_open(app_token=app_token)
     except SlackApiError as error:
         await handler.close_async()
         code = error.response.get("error", "refused")
         raise StartupError(f"SLACK_APP_TOKEN was refused by Slack ({code}).") from None
-    except Exception as error:  # the handler keeps retrying until Slack answers
-        log.warning("could not reach Slack to open Socket Mode yet: %s", type(error).__name__)
+    except SLACK_CONNECTION_ERRORS:
+        pass  # the client keeps trying, one line per try, until Slack answers
     else:
         handler.client.wss_uri = opened["url"]
     return handler
@@ -192,7 +207,8 @@ async def run(settings: Settings) -> None:
     metrics.watch_pbx_budget(db.store, settings.pbx_rate)
     service = DialService(settings, db, dialer, metrics=metrics)
     app = create_app(service)
-    await verify_slack_token(app.client, settings)
+    backoff = Backoff.from_env(os.environ)
+    learner = await learn_identity(app.identity, backoff)
     pruner = asyncio.create_task(prune_forever(db, settings.log_days))
     # A call sent just before the signal may take the whole PBX timeout to be answered.
     drain_seconds = max(DRAIN_SECONDS, settings.webfones_timeout + 5.0)
@@ -200,7 +216,7 @@ async def run(settings: Settings) -> None:
     metrics_runner = await open_metrics_port(metrics, settings)
     if settings.socket_mode:
         assert settings.slack_app_token is not None
-        handler = await open_socket_mode(app, settings.slack_app_token)
+        handler = await open_socket_mode(app, settings.slack_app_token, backoff)
         connecting = asyncio.ensure_future(handler.connect_async())
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -214,7 +230,8 @@ async def run(settings: Settings) -> None:
         await handler.stop_intake()
     else:
         try:
-            runner = await serve_http(create_web_app(app, db, metrics), settings.port)
+            web_app = create_web_app(app, db, metrics, settings.slack_signing_secret or "")
+            runner = await serve_http(web_app, settings.port)
         except OSError as error:
             raise StartupError(
                 f"PORT {settings.port} cannot be used ({error.strerror or error}): "
@@ -225,8 +242,10 @@ async def run(settings: Settings) -> None:
         log.info("stopping: no new requests; finishing calls in flight")
         # Stops listening, closes idle connections and waits for requests being acked.
         await runner.cleanup()
-    await finish_in_flight(service, {pruner}, drain_seconds)
-    pruner.cancel()
+    background = {pruner} if learner is None else {pruner, learner}
+    await finish_in_flight(service, background, drain_seconds)
+    for task in background:
+        task.cancel()
     if metrics_runner is not None:
         await metrics_runner.cleanup()
     await dialer.aclose()
@@ -257,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for name in SECRET_VARIABLES:
         os.environ.pop(name, None)
-    logs.configure(settings.secrets)
+    logs.configure(settings.secrets, settings.log_level, settings.log_format)
     try:
         asyncio.run(run(settings))
     except StartupError as error:

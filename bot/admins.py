@@ -10,6 +10,9 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages
+from bot.retry import SlackUnreachable, describe
+
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0
@@ -35,7 +38,11 @@ class AdminDirectory:
         self._cache: dict[str, tuple[bool, float]] = {}
 
     async def is_admin(self, user_id: str) -> bool:
-        """True for DIALER_ADMINS and for workspace admins, owners and primary owners."""
+        """True for DIALER_ADMINS and for workspace admins, owners and primary owners.
+
+        Raises SlackUnreachable (with the sentence for the user) when only Slack could say
+        and Slack cannot be reached: "not an admin" would be the wrong answer.
+        """
         if user_id in self.configured:
             return True
         cached = self._cache.get(user_id)
@@ -47,9 +54,9 @@ class AdminDirectory:
         except SlackApiError as error:
             log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
             return False
-        except Exception as error:  # network trouble: deny, but don't cache the denial
-            log.warning("users.info unreachable for %s: %s", user_id, type(error).__name__)
-            return False
+        except Exception as error:  # network trouble: nothing is decided, nothing cached
+            log.warning("users.info unreachable for %s: %s", user_id, describe(error))
+            raise SlackUnreachable(messages.slack_unreachable_admin_check()) from None
         user = response.get("user") or {}
         verdict = bool(
             not user.get("deleted")

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages
 from bot.admins import AdminDirectory
 from bot.home import HomePublisher
+from bot.identity import SlackIdentity
 from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut, workflow
 from bot.metrics import Metrics
+from bot.retry import SlackUnreachable, describe, is_slack_unreachable
 from bot.service import ACK_SENT, DialService
 
 log = logging.getLogger(__name__)
@@ -22,6 +27,9 @@ log = logging.getLogger(__name__)
 
 class DialerApp(AsyncApp):
     """Bolt's AsyncApp that tells calls when their request's ack is on its way (ACK_SENT)."""
+
+    #: Who the bot is in Slack; start-up learns it (bot/__main__.py), Bolt's authorize reads it.
+    identity: SlackIdentity
 
     def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -42,24 +50,54 @@ class DialerApp(AsyncApp):
                     sent.set_result(None)
 
 
-def create_app(service: DialService) -> AsyncApp:
+def create_app(service: DialService) -> DialerApp:
     """Build the Bolt app: commands, shortcuts, buttons, modals and the Home tab."""
     settings = service.settings
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    # Its own client without slack_sdk's retry on connection errors: the retry schedule
+    # (and its one log line per try) is SlackIdentity's.
+    identity = SlackIdentity(
+        AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
+        )
+    )
+
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        return identity.result_for(enterprise_id, team_id, user_id)
+
     app = DialerApp(
         metrics=service.metrics,
-        client=client,
+        # Bolt's own client stays tokenless: each request's client gets the token from
+        # `authorize`, which never calls Slack (no per-request auth.test to fail on).
+        client=AsyncWebClient(base_url=settings.slack_api_url),
+        authorize=authorize,
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,
         raise_error_for_unhandled_request=False,
+        # Bolt's loggers copy this one's level (WARNING, bot/logs.py), not the root's:
+        # its INFO lines include the body of every request that fails verification.
+        logger=logging.getLogger("slack_bolt"),
     )
+    app.identity = identity
     admins = AdminDirectory(settings.admins, client)
     home_tab = HomePublisher(client, service.db, admins)
     service.after_call = home_tab.call_finished
 
     @app.error
-    async def log_unhandled(error: Exception) -> None:
+    async def log_unhandled(
+        error: Exception, body: dict, response: BoltResponse | None
+    ) -> BoltResponse | None:
+        if is_slack_unreachable(error):  # one line, and a sentence instead of a 500
+            log.warning(
+                "a request needed Slack, which could not be reached (%s)",
+                describe(error),
+                exc_info=error if log.isEnabledFor(logging.DEBUG) else None,
+            )
+            return None if response is None else slack_away_response(error, body)
         log.error("unhandled error in a listener: %s", type(error).__name__, exc_info=error)
+        return None
 
     dial.register(app, service)
     shortcut.register(app, service)
@@ -70,3 +108,15 @@ def create_app(service: DialService) -> AsyncApp:
     link_requests.register(app, settings, service.db, admins, home_tab)
     workflow.register(app, service)
     return app
+
+
+def slack_away_response(error: Exception, body: dict[str, Any]) -> BoltResponse:
+    """The ack for a request that could not be served because Slack's Web API is away."""
+    text = str(error) if isinstance(error, SlackUnreachable) else messages.slack_unreachable()
+    if body.get("type") == "view_submission":  # a modal shows errors next to an input
+        inputs = list(((body.get("view") or {}).get("state") or {}).get("values") or {})
+        if inputs:  # state.values is keyed by the input blocks' IDs
+            answer = {"response_action": "errors", "errors": {inputs[0]: text}}
+            return BoltResponse(status=200, body=json.dumps(answer))
+    answer = {"response_type": "ephemeral", "text": text}
+    return BoltResponse(status=200, body=json.dumps(answer))

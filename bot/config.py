@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from bot.ids import USER_ID
+from bot.logs import FORMATS as LOG_FORMATS
+from bot.logs import LEVELS as LOG_LEVELS
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WEBFONES_BASE_URL = "https://api.webfones.com:2343"
@@ -52,6 +54,8 @@ class Settings:
     #: Socket Mode's Prometheus /metrics port (HTTP mode serves /metrics on `port`).
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @property
     def socket_mode(self) -> bool:
@@ -160,6 +164,16 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, upper: int) -
     return int(raw)
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = _get(env, name)
+    if not raw:
+        return default
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise SettingsError(f"{name} is {raw!r}: it should be one of {', '.join(choices)}.")
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping; raise SettingsError naming the first bad one."""
     bot_token = _token(
@@ -197,6 +211,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webfones_timeout=_positive_int(env, "WEBFONES_TIMEOUT", 15, 120),
         metrics_port=_positive_int(env, "DIALER_METRICS_PORT", 0, 65535) or None,
         metrics_host=_get(env, "DIALER_METRICS_HOST") or "127.0.0.1",
+        log_level=_choice(env, "DIALER_LOG_LEVEL", LOG_LEVELS, "INFO"),
+        log_format=_choice(env, "DIALER_LOG_FORMAT", LOG_FORMATS, "text"),
     )
 
 

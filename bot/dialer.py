@@ -341,21 +341,29 @@ def _level(outcome: str) -> int:
 
 def _log_dial(extension: str, phonenumber: str, outcome: str, status: int | None, ms: int) -> None:
     """Write the one log line each dial gets; never includes the key."""
+    fields = {
+        "extension": _loggable(extension),
+        "phonenumber": re.sub(r"\D", "", phonenumber),
+        "outcome": outcome,
+        "status": status,
+        "latency_ms": ms,
+    }
     logger.log(
         _level(outcome),
         "webfones dial extension=%s phonenumber=%s outcome=%s status=%s latency_ms=%d",
-        _loggable(extension),
-        re.sub(r"\D", "", phonenumber),
-        outcome,
-        status,
-        ms,
+        *fields.values(),
+        extra=fields,
     )
 
 
 def _log_probe(outcome: str, status: int | None, ms: int) -> None:
     """Write the one log line each probe gets; never includes the key."""
+    fields = {"outcome": outcome, "status": status, "latency_ms": ms}
     logger.log(
-        _level(outcome), "webfones probe outcome=%s status=%s latency_ms=%d", outcome, status, ms
+        _level(outcome),
+        "webfones probe outcome=%s status=%s latency_ms=%d",
+        *fields.values(),
+        extra=fields,
     )
 
 

@@ -12,6 +12,7 @@ from bot import outcomes, views
 from bot.admins import AdminDirectory
 from bot.metrics import slack_call_failed
 from bot.outcomes import Kind
+from bot.retry import SlackUnreachable
 from bot.service import Answer
 from bot.store_runner import StoreRunner
 
@@ -40,7 +41,11 @@ class HomePublisher:
         link = await self._db.run(store.get_link, user_id)
         calls = await self._db.run(store.recent_calls, user_id=user_id, limit=10)
         admin = None
-        if await self._admins.is_admin(user_id):
+        try:
+            is_admin = await self._admins.is_admin(user_id)
+        except SlackUnreachable:  # views.publish may still get through: show the user's part
+            is_admin = False
+        if is_admin:
             admin = views.AdminSummary(
                 linked_users=await self._db.run(store.count_links),
                 recent_failures=await self._db.run(

@@ -657,3 +657,27 @@ def workflow_no_number() -> str:
         "The Place a call step got no number to call, so nothing was dialed. In Workflow "
         "Builder, set the step's Number to a form answer or to a number like 580-867-5309."
     )
+
+
+# --- Slack's Web API out of reach (the ack itself never needs it) -----------------------------
+
+
+def slack_unreachable_admin_check() -> str:
+    """Only Slack knows whether this user is a workspace admin, and Slack could not be asked."""
+    return (
+        "I couldn't reach Slack to check that you're an admin, so nothing changed. "
+        "Please try again in a minute."
+    )
+
+
+def slack_unreachable_email() -> str:
+    """users.lookupByEmail could not reach Slack."""
+    return (
+        "I couldn't reach Slack to look up that email address, so nothing changed. "
+        "Please try again in a minute, or link with `/dial-link @user 309`."
+    )
+
+
+def slack_unreachable() -> str:
+    """Anything else that needed Slack's Web API while Slack could not be reached."""
+    return "I couldn't reach Slack just now, so that didn't work. Please try again in a minute."

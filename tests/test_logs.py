@@ -1,10 +1,18 @@
-"""Secrets never reach a log line, whoever logs them."""
+"""Secrets never reach a log line, whoever logs them; every event is one line, text or JSON."""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
+from collections.abc import Iterator
 
+import pytest
+
+from bot import logs
+from bot.config import SettingsError, load_settings
 from bot.logs import SecretScrubber
+from bot.retry import Backoff
 
 
 def test_scrubber_removes_secrets_from_messages_args_and_tracebacks() -> None:
@@ -31,3 +39,151 @@ def test_scrubber_removes_secrets_from_messages_args_and_tracebacks() -> None:
     text = "\n".join(records)
     assert "pbx-SECRET-1" not in text and "xoxb-secret-2" not in text
     assert text.count("[redacted]") >= 3
+
+
+# --- one line per event, text or JSON ---------------------------------------------------------
+
+SECRETS = ("pbx-SECRET-1", "xoxb-secret-2")
+FORGED = "hello\n2030-01-01 00:00:00,000 ERROR bot: forged\r\x1b[2J\u2028end"
+
+
+def emit(formatter: logging.Formatter, *, exc: bool = False, **extra: object) -> str:
+    """Format one record carrying request data the way the bot's handler would."""
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.setFormatter(formatter)
+    handler.addFilter(logs.BoltSuggestionTrimmer())
+    handler.addFilter(logs.SecretScrubber(SECRETS))
+    logger = logging.getLogger("test.format")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        if exc:
+            try:
+                raise ValueError(f"bad value {SECRETS[0]}\nsecond line")
+            except ValueError:
+                logger.exception("user said %r", FORGED, extra=extra)
+        else:
+            logger.warning("user said %s", FORGED, extra=extra)
+    finally:
+        logger.removeHandler(handler)
+    [text] = records
+    return text
+
+
+def test_text_lines_escape_every_line_break_and_control_character() -> None:
+    text = emit(logs.TextFormatter())
+    assert "\n" not in text and "\r" not in text and "\x1b" not in text and "\u2028" not in text
+    assert text.endswith(
+        r"user said hello\n2030-01-01 00:00:00,000 ERROR bot: forged\r\x1b[2J\u2028end"
+    )
+    assert " WARNING test.format: " in text
+
+
+def test_text_tracebacks_are_indented_so_only_the_first_line_starts_a_record() -> None:
+    first, *rest = emit(logs.TextFormatter(), exc=True).split("\n")
+    assert " ERROR test.format: user said " in first
+    assert rest and all(line.startswith(logs.INDENT) for line in rest), rest
+    assert any("Traceback" in line for line in rest)
+    assert any("second line" in line for line in rest)  # the exception's own newline, indented
+    assert SECRETS[0] not in "\n".join(rest) and logs.REDACTED in "\n".join(rest)
+
+
+def test_json_lines_carry_the_extra_fields_and_no_raw_line_break() -> None:
+    line = emit(logs.JsonFormatter(), outcome="placed", status=200, token=SECRETS[1], odd={1, 2})
+    assert "\n" not in line and "\u2028" not in line
+    record = json.loads(line)
+    assert record["message"] == "user said " + FORGED  # escaped by JSON, not mangled
+    assert (record["level"], record["logger"]) == ("WARNING", "test.format")
+    assert (record["outcome"], record["status"]) == ("placed", 200)
+    assert record["token"] == logs.REDACTED  # scrubbing applies to fields too
+    assert record["odd"] == "{1, 2}"  # anything JSON cannot hold is shown as text
+    assert record["time"].endswith("+00:00")
+
+
+def test_json_tracebacks_are_one_field_and_scrubbed() -> None:
+    record = json.loads(emit(logs.JsonFormatter(), exc=True))
+    assert "Traceback" in record["exc_info"] and "second line" in record["exc_info"]
+    assert SECRETS[0] not in json.dumps(record)
+
+
+def test_bolt_suggestions_are_trimmed_to_the_first_line() -> None:
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.setFormatter(logs.TextFormatter())
+    handler.addFilter(logs.BoltSuggestionTrimmer())
+    logger = logging.getLogger("slack_bolt.test")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("Unhandled request ({'type': None})\n---\n[Suggestion] You can...\n\ncode")
+    finally:
+        logger.removeHandler(handler)
+    assert records[0].endswith("slack_bolt.test: Unhandled request ({'type': None})")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level, hook = root.handlers[:], root.level, sys.excepthook
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        sys.excepthook = hook
+        logging.captureWarnings(False)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_configure_sets_level_and_format_and_keeps_libraries_at_warning() -> None:
+    logs.configure(SECRETS, "DEBUG", "json")
+    root = logging.getLogger()
+    assert root.level == logging.DEBUG
+    assert isinstance(root.handlers[0].formatter, logs.JsonFormatter)
+    assert logging.getLogger("slack_bolt").level == logging.WARNING
+    logs.configure(SECRETS, "ERROR", "text")
+    assert logging.getLogger().level == logging.ERROR
+    assert isinstance(logging.getLogger().handlers[0].formatter, logs.TextFormatter)
+    assert logging.getLogger("slack_sdk").level == logging.ERROR
+
+
+BASE_ENV = {
+    "SLACK_BOT_TOKEN": "xoxb-unit-test-0000",
+    "SLACK_SIGNING_SECRET": "secret",
+    "WEBFONES_API_KEY": "key-0000",
+}
+
+
+def test_log_settings_default_to_info_text_and_accept_any_case() -> None:
+    settings = load_settings(BASE_ENV)
+    assert (settings.log_level, settings.log_format) == ("INFO", "text")
+    settings = load_settings({**BASE_ENV, "DIALER_LOG_LEVEL": "debug", "DIALER_LOG_FORMAT": "JSON"})
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("DIALER_LOG_LEVEL", "LOUD"), ("DIALER_LOG_FORMAT", "xml")]
+)
+def test_a_log_setting_outside_its_choices_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{name} is '{value}': it should be one of "):
+        load_settings({**BASE_ENV, name: value})
+
+
+def test_backoff_doubles_to_its_cap_and_the_test_knob_shortens_it() -> None:
+    waits = Backoff().waits()
+    assert [next(waits) for _ in range(9)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    short = Backoff.from_env({"_DIALER_RETRY_SECONDS": "0.2,1"}).waits()
+    assert [next(short) for _ in range(5)] == [0.2, 0.4, 0.8, 1, 1]
+    for junk in ("", "fast", "1", "5,1", "0,1", "-1,3"):
+        assert Backoff.from_env({"_DIALER_RETRY_SECONDS": junk}) == Backoff()

@@ -15,6 +15,7 @@ from bot import extensions, messages
 from bot.admins import LOOKUP_SECONDS, AdminDirectory
 from bot.config import Settings
 from bot.ids import MENTION
+from bot.retry import is_slack_unreachable
 from bot.store import StoreBusy
 from bot.store_runner import StoreRunner
 
@@ -80,7 +81,9 @@ async def user_for_email(client: AsyncWebClient, email: str) -> str:
         raise EmailNotFound(messages.email_lookup_failed()) from None
     except Exception as error:
         log.warning("users.lookupByEmail unreachable: %s", type(error).__name__)
-        raise EmailNotFound(messages.email_lookup_failed()) from None
+        away = is_slack_unreachable(error)
+        text = messages.slack_unreachable_email() if away else messages.email_lookup_failed()
+        raise EmailNotFound(text) from None
     user = found["user"]
     if user.get("deleted") or user.get("is_bot"):
         raise EmailNotFound(messages.email_not_a_person(email))

@@ -174,7 +174,7 @@ def test_sigterm_while_the_socket_cannot_connect_exits_promptly(
         slack.socket_mode_url = f"ws://127.0.0.1:{free_port()}/link"
         bot = BotProcess(setup.env).start(wait_ready=False)
         try:
-            bot.wait_for("Failed to connect", timeout=10)
+            bot.wait_for("could not connect to Slack's Socket Mode", timeout=10)
             started = time.monotonic()
             assert bot.terminate() == 0
             assert time.monotonic() - started < 5

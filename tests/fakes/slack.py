@@ -74,11 +74,11 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024
     allow_reuse_address = True
 
-    def __init__(self, fake: FakeSlack) -> None:
+    def __init__(self, fake: FakeSlack, port: int = 0) -> None:
         self.fake = fake
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.sockets_lock:
@@ -186,9 +186,17 @@ class FakeSlack:
     """A fake Slack Web API and response_url endpoint on a free 127.0.0.1 port."""
 
     def __init__(
-        self, *, bot_token: str = "xoxb-test-token", app_token: str = "xapp-test-token"
+        self,
+        *,
+        bot_token: str = "xoxb-test-token",
+        app_token: str = "xapp-test-token",
+        port: int = 0,
     ) -> None:
-        """Prepare the fake; call start() (or use it as a context manager) to serve."""
+        """Prepare the fake; call start() (or use it as a context manager) to serve.
+
+        With a fixed `port`, `url` and `api_url` are known before start(), so a bot can be
+        pointed at a Slack that is not there yet, and the fake stopped and started again.
+        """
         self.bot_token = bot_token
         self.app_token = app_token
         self.users: dict[str, dict[str, Any]] = {}
@@ -200,8 +208,9 @@ class FakeSlack:
         #: Workflow tokens handed out in function_executed events: token -> execution id.
         self.function_tokens: dict[str, str] = {}
         self._finished_executions: set[str] = set()
-        self.url = ""
-        self.api_url = ""
+        self._port = port
+        self.url = f"http://127.0.0.1:{port}" if port else ""
+        self.api_url = self.url + "/api/" if port else ""
         self._overrides: dict[str, _Override] = {}
         self._cond = threading.Condition()
         self._counter = itertools.count(1)
@@ -211,10 +220,10 @@ class FakeSlack:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> FakeSlack:
-        """Bind a free port and serve in a daemon thread."""
+        """Bind a free (or the given) port and serve in a daemon thread."""
         if self._server is not None:
             return self
-        self._server = _Server(self)
+        self._server = _Server(self, self._port)
         port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{port}"
         self.api_url = self.url + "/api/"
