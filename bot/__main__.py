@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import cli, logs
 from bot.app import create_app
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import SECRET_NAMES, Settings, SettingsError, load_settings
 from bot.dialer import WebFonesClient
 from bot.http_server import EVENTS_PATH, create_web_app, serve_http
 from bot.identity import TRY_SECONDS, SlackIdentity, TokenRefused
@@ -255,20 +255,15 @@ async def run(settings: Settings) -> None:
 
 #: Read once into Settings, then dropped from the environment so no library or child
 #: process picks them up (Bolt would otherwise also read SLACK_BOT_TOKEN on its own).
-SECRET_VARIABLES = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "WEBFONES_API_KEY",
-)
+SECRET_VARIABLES = SECRET_NAMES
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point for `python -m bot [check | links …]`: exit 2 with one line on bad settings."""
+    """Entry point for `python -m bot [COMMAND | --version]`: exit 2, one line, on bad settings."""
     load_dotenv(os.environ.get("DIALER_ENV_FILE", ".env"))
     args = sys.argv[1:] if argv is None else argv
-    if args:  # an operator command (check, links …); argparse explains a wrong one
-        return cli.main(args)
+    if args:  # an operator command (check, links …, --help); argparse explains a wrong one
+        return cli.main(args, prog=cli.invoked_as(sys.argv[0]))
     try:
         settings = load_settings(os.environ)
     except SettingsError as error:

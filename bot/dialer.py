@@ -57,6 +57,19 @@ class CallPlaced:
     latency_ms: int
 
 
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """How the PBX answered a probe: its status, how long it took, and whether it took the key.
+
+    `key_accepted` is False when the answer says nothing about the key (404: not the Dialer
+    API; 429: rate limited; 5xx: the PBX is failing); a refused key raises instead.
+    """
+
+    status: int
+    latency_ms: int
+    key_accepted: bool
+
+
 class DialerError(Exception):
     """Base of every failure to place a call; `kind` names it for the audit log."""
 
@@ -301,19 +314,14 @@ def _error_for(reply: _Reply, secret: str) -> DialerError | None:
     return cls(message, status=reply.status, detail=detail)
 
 
-def _probe_description(reply: _Reply, secret: str) -> str:
-    """Describe a probe's answer, raising when it shows the key is missing or rejected."""
+def _probe_answer(reply: _Reply, secret: str, latency_ms: int) -> ProbeAnswer:
+    """What a probe's reply shows, raising when the key is missing or rejected."""
     if reply.status in (401, 403):
         detail = _detail(reply, secret)
         cls = _STATUS_ERRORS[reply.status]
         raise cls(f"PBX answered {reply.status}: {detail}", status=reply.status, detail=detail)
-    if reply.status == 404:
-        return "PBX answered 404 to a probe; key not rejected, but check the base URL"
-    if reply.status == 429:
-        return "PBX answered 429 to a probe; key not rejected, but the PBX is rate limiting"
-    if reply.status >= 500:
-        return f"PBX answered {reply.status} to a probe; the PBX is failing"
-    return f"PBX answered {reply.status} to a probe; key accepted"
+    says_nothing_of_the_key = reply.status in (404, 429) or reply.status >= 500
+    return ProbeAnswer(reply.status, latency_ms, key_accepted=not says_nothing_of_the_key)
 
 
 def _transport_detail(exc: Exception, secret: str) -> str:
@@ -454,18 +462,18 @@ class WebFonesClient:
         _log_dial(extension, phonenumber, "placed", placed.status, placed.latency_ms)
         return placed
 
-    async def probe(self) -> str:
+    async def probe(self) -> ProbeAnswer:
         """Check the PBX answers and accepts the key, with a GET that never places a call."""
         started = time.perf_counter()
         try:
             reply = await self._exchange("GET", None)
-            description = _probe_description(reply, self._api_key)
+            answer = _probe_answer(reply, self._api_key, _elapsed_ms(started))
         except DialerError as err:
             err.latency_ms = _elapsed_ms(started)
             _log_probe(err.kind, err.status, err.latency_ms)
             raise
-        _log_probe("answered", reply.status, _elapsed_ms(started))
-        return description
+        _log_probe("answered", answer.status, answer.latency_ms)
+        return answer
 
     async def aclose(self) -> None:
         """Close the pooled connections; the client cannot be used afterwards."""

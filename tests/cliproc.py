@@ -11,27 +11,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from bot import config
 from bot.cli import main
 from tests.botproc import ROOT
 
 #: Every setting the bot reads; in-process runs clear them so the developer's shell cannot leak in.
-SETTINGS = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_API_URL",
-    "WEBFONES_API_KEY",
-    "WEBFONES_BASE_URL",
-    "WEBFONES_TIMEOUT",
-    "DIALER_DB",
-    "DIALER_ADMINS",
-    "DIALER_DEFAULT_REGION",
-    "DIALER_ALLOWED_REGIONS",
-    "DIALER_USER_RATE",
-    "DIALER_PBX_RATE",
-    "DIALER_LOG_DAYS",
-    "PORT",
-)
+SETTINGS = tuple(setting.name for setting in config.SETTINGS)
 
 
 def _bare_env() -> dict[str, str]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.cli.check import _probe_result
+from bot.config import SettingsError, load_settings
+from bot.dialer import ProbeAnswer
 from bot.store import Store
-from tests.botproc import free_port
+from tests.botproc import ROOT, free_port
 from tests.cliproc import InProcess, run_process
 from tests.fakes.pbx import FakePbx
 from tests.fakes.slack import FakeSlack
@@ -205,3 +209,65 @@ def test_verbose_logs_are_scrubbed(env, pbx) -> None:
     assert "pbx-S3KRIT-wrong-key" not in ran.text
     assert_no_secret(ran.text)
     assert pbx.calls == []
+
+
+def test_a_placeholder_fails_with_the_bots_own_sentence(env, pbx, slack, cli) -> None:
+    env["WEBFONES_API_KEY"] = "REPLACE-ME"
+    with pytest.raises(SettingsError) as bot_says:
+        load_settings(env)
+    ran = cli(["check"], env)
+    assert ran.code == 1
+    assert ran.out.splitlines() == [f"FAIL settings: {bot_says.value}"]
+    assert str(bot_says.value) == (
+        "WEBFONES_API_KEY still holds the placeholder from .env.example: "
+        "fill in .env with the real value."
+    )
+    assert pbx.requests == 0 and slack.api_calls == []
+
+
+def test_an_unedited_env_example_fails_naming_its_first_placeholder(tmp_path) -> None:
+    copy = tmp_path / ".env"
+    copy.write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    ran = run_process(["check"], {"DIALER_ENV_FILE": str(copy)})
+    assert ran.code == 1
+    assert ran.out.splitlines() == [
+        "FAIL settings: SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
+        "fill in .env with the real value."
+    ]
+
+
+def test_a_rate_limited_probe_warns_without_failing(env, cli) -> None:
+    with FakePbx(api_key=PBX_KEY, rate_limit=0) as limited:
+        env["WEBFONES_BASE_URL"] = limited.url
+        ran = cli(["check"], env)
+        assert ran.code == 0, ran.text
+        assert line(ran.out, "warn PBX:") == (
+            f"warn PBX: {limited.url} is rate limiting this IP (429); the key was not refused"
+        )
+        assert limited.calls == []
+
+
+def test_the_probe_answer_is_worded_from_its_fields(env, pbx, cli) -> None:
+    ran = cli(["check"], env)
+    probe = line(ran.out, "ok   PBX:")
+    assert re.fullmatch(
+        rf"ok   PBX: {re.escape(pbx.url)} answers and accepts the key "
+        r"\(probe answered 405 in \d+ ms; no call placed\)",
+        probe,
+    ), probe
+    settings = load_settings(env)
+    url = settings.webfones_base_url
+    worded = {
+        ProbeAnswer(200, 7, key_accepted=True): (
+            f"ok   PBX: {url} answers and accepts the key "
+            "(probe answered 200 in 7 ms; no call placed)"
+        ),
+        ProbeAnswer(404, 7, key_accepted=False): (
+            f"FAIL WEBFONES_BASE_URL: {url} answered 404: it is not the Dialer API"
+        ),
+        ProbeAnswer(
+            503, 7, key_accepted=False
+        ): f"FAIL PBX: {url} answered 503: the PBX is failing",
+    }
+    for answer, expected in worded.items():
+        assert _probe_result(settings, answer).line() == expected

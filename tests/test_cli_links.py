@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import BY_NAME, SettingsError, load_settings
 from bot.store import Store
 from tests.cliproc import InProcess, run_process
 from tests.fakes.slack import FakeSlack
@@ -384,3 +385,31 @@ def test_as_a_process_import_reads_the_region_from_the_environment(tmp_path, env
     assert ran.code == 1
     assert 'bad row 2: "15" is an emergency number in France, not an extension' in ran.out
     assert not Path(db).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLACK_API_URL", "slack.com/api"),
+        ("SLACK_BOT_TOKEN", "xoxb-REPLACE-ME"),
+        ("SLACK_BOT_TOKEN", "xoxp-a-user-token"),
+    ],
+)
+def test_settings_are_refused_in_the_bots_own_words(tmp_path, env, db, cli, name, value) -> None:
+    env[name] = value
+    with pytest.raises(SettingsError) as bot_says:
+        load_settings({**env, "WEBFONES_API_KEY": "k3y-0k", "SLACK_SIGNING_SECRET": "s3cret"})
+    assert str(bot_says.value).startswith(name)
+    source = write(tmp_path, "user,extension\nalice@example.com,310\n")
+    ran = cli(["links", "import", source], env)
+    assert ran.code == 2
+    assert ran.err == f"webfones-dialer: {bot_says.value}\n"
+    assert not Path(db).exists()
+
+
+def test_the_database_defaults_to_the_tables_default(tmp_path, monkeypatch, cli) -> None:
+    monkeypatch.chdir(tmp_path)
+    ran = cli(["links", "import", write(tmp_path, "user_id,extension\nU0123ABCD,309\n")], {})
+    assert ran.code == 0, ran.text
+    assert BY_NAME["DIALER_DB"].default == "dialer.db"
+    assert links(str(tmp_path / "dialer.db")) == {"U0123ABCD": "309"}

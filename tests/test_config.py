@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from dataclasses import fields
+from pathlib import Path
 
-from bot.config import Rate, SettingsError, load_settings
+import pytest
+from dotenv import dotenv_values
+
+from bot.config import (
+    BY_NAME,
+    SECRET_NAMES,
+    SETTINGS,
+    Rate,
+    Settings,
+    SettingsError,
+    is_placeholder,
+    load_settings,
+)
 
 BASE = {
     "SLACK_BOT_TOKEN": "xoxb-1234-abcd",
@@ -93,3 +107,159 @@ def test_secrets_stay_out_of_repr() -> None:
         "pbx-secret-key",
         "xapp-1-abcd",
     }
+
+
+# --- the table ------------------------------------------------------------------------------
+
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+#: `NAME=value` lines of .env.example, commented out (`# NAME=value`) or not.
+ASSIGNMENT = re.compile(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$")
+
+
+def example_lines() -> list[tuple[bool, str, str]]:
+    """(commented out, name, value) for every assignment line in .env.example."""
+    found = []
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        match = ASSIGNMENT.match(line)
+        if match:
+            found.append((bool(match[1]), match[2], match[3].strip()))
+    return found
+
+
+def test_the_table_fills_every_settings_field_once() -> None:
+    attrs = [setting.attr for setting in SETTINGS]
+    assert sorted(attrs) == sorted(f.name for f in fields(Settings))
+    assert len({setting.name for setting in SETTINGS}) == len(SETTINGS)
+    for setting in SETTINGS:
+        assert setting.help and setting.should, setting.name
+        assert setting.default is None or isinstance(setting.default, str)
+        if setting.required:
+            assert setting.default is None, setting.name
+
+
+def test_settings_defaults_are_the_tables() -> None:
+    settings = load_settings(BASE)
+    for setting in SETTINGS:
+        if setting.default is not None:
+            assert getattr(settings, setting.attr) == setting.parse(setting.default)
+
+
+def test_secret_names_are_the_secret_rows_and_match_settings_secrets() -> None:
+    assert set(SECRET_NAMES) == {
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "WEBFONES_API_KEY",
+    }
+    from bot.__main__ import SECRET_VARIABLES
+
+    assert SECRET_VARIABLES == SECRET_NAMES
+
+
+def test_contract_settings_for_logs_and_metrics() -> None:
+    settings = load_settings(BASE)
+    assert (settings.log_level, settings.log_format) == ("INFO", "text")
+    assert (settings.metrics_port, settings.metrics_host) == (None, "127.0.0.1")
+    settings = load_settings(
+        {
+            **BASE,
+            "DIALER_LOG_LEVEL": "debug",
+            "DIALER_LOG_FORMAT": "JSON",
+            "DIALER_METRICS_PORT": "9100",
+            "DIALER_METRICS_HOST": "0.0.0.0",
+        }
+    )
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+    assert (settings.metrics_port, settings.metrics_host) == (9100, "0.0.0.0")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "sentence"),
+    [
+        (
+            "DIALER_LOG_LEVEL",
+            "loud",
+            "DIALER_LOG_LEVEL is 'loud': it should be one of DEBUG, INFO, WARNING, ERROR.",
+        ),
+        ("DIALER_LOG_FORMAT", "xml", "DIALER_LOG_FORMAT is 'xml': it should be text or json."),
+        (
+            "DIALER_METRICS_PORT",
+            "0",
+            "DIALER_METRICS_PORT is '0': it should be a whole number from 1 to 65535.",
+        ),
+        (
+            "DIALER_METRICS_HOST",
+            "local host",
+            "DIALER_METRICS_HOST is 'local host': it should be an address to listen on, "
+            "like 127.0.0.1 or 0.0.0.0.",
+        ),
+        (
+            "SLACK_BOT_TOKEN",
+            "xoxp-user-token",
+            "SLACK_BOT_TOKEN does not look right: it should be the bot token from "
+            "OAuth & Permissions (xoxb-…).",
+        ),
+        (
+            "WEBFONES_TIMEOUT",
+            "121",
+            "WEBFONES_TIMEOUT is '121': it should be a whole number from 1 to 120.",
+        ),
+    ],
+)
+def test_each_refusal_is_one_sentence_naming_the_setting(
+    name: str, value: str, sentence: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, name: value})
+    assert str(caught.value) == sentence
+
+
+# --- placeholders ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-REPLACE-ME"),
+        ("WEBFONES_API_KEY", "REPLACE-ME"),
+        ("SLACK_SIGNING_SECRET", "replace-me"),
+        ("SLACK_APP_TOKEN", "xapp-REPLACE-ME"),
+        ("DIALER_ADMINS", "REPLACE-ME"),
+    ],
+)
+def test_a_placeholder_stops_loading_naming_the_setting(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name} still holds the placeholder from .env.example: ")
+    assert "fill in .env" in message
+    assert value not in message  # a placeholder sits where a secret goes: never echoed
+    assert is_placeholder(value)
+
+
+def test_an_unedited_env_example_is_refused_at_its_first_placeholder() -> None:
+    env = {k: v for k, v in dotenv_values(ENV_EXAMPLE).items() if v is not None}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    assert str(caught.value) == (
+        "SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
+        "fill in .env with the real value."
+    )
+
+
+def test_env_example_ships_only_placeholders_and_http_mode() -> None:
+    live = {name: value for commented, name, value in example_lines() if not commented}
+    assert set(live) == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "WEBFONES_API_KEY"}
+    assert all(is_placeholder(value) for value in live.values())
+    filled = dict.fromkeys(live, "filled-in-value") | {"SLACK_BOT_TOKEN": "xoxb-1234-abcd"}
+    assert not load_settings(filled).socket_mode
+
+
+def test_env_example_lists_every_setting_with_its_default() -> None:
+    lines = example_lines()
+    listed = [name for _, name, _ in lines]
+    assert sorted(listed) == sorted(setting.name for setting in SETTINGS)
+    for commented, name, value in lines:
+        default = BY_NAME[name].default
+        if commented and default is not None and not is_placeholder(value):
+            assert value == default, name

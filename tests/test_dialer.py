@@ -24,6 +24,7 @@ from bot.dialer import (
     PbxError,
     PbxTimeout,
     PbxUnreachable,
+    ProbeAnswer,
     RateLimited,
     WebFonesClient,
     parse_retry_after,
@@ -468,21 +469,23 @@ async def test_probe_key_problems(
     assert [r.method for r in recorder.requests] == ["GET"]
 
 
-@pytest.mark.parametrize("status", [405, 404, 400, 200, 429, 500])
-async def test_probe_other_answers_describe(make_client: MakeClient, status: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "accepted"),
+    [(405, True), (400, True), (200, True), (404, False), (429, False), (500, False)],
+)
+async def test_probe_other_answers_are_typed(
+    make_client: MakeClient, status: int, accepted: bool
+) -> None:
     recorder = Recorder(httpx.Response(status, json={"error": "Method not allowed"}))
-    description = await make_client(recorder).probe()
-    assert f"PBX answered {status} to a probe" in description
+    answer = await make_client(recorder).probe()
+    assert isinstance(answer, ProbeAnswer)
+    assert (answer.status, answer.key_accepted) == (status, accepted)
+    assert answer.latency_ms >= 0
     request = recorder.requests[0]
     assert request.method == "GET"
     assert request.url.path == "/dialer/call"
     assert request.headers["x-api-key"] == KEY
     assert request.content == b""
-
-
-async def test_probe_405_says_key_accepted(make_client: MakeClient) -> None:
-    description = await make_client(reply(405, {"error": "Method not allowed"})).probe()
-    assert description == "PBX answered 405 to a probe; key accepted"
 
 
 async def test_probe_connect_failure(make_client: MakeClient) -> None:

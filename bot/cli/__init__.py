@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from bot import logs
 from bot.cli.check import run_check
@@ -19,12 +21,13 @@ from bot.cli.common import CliError, Env, safe, secrets
 from bot.cli.links import run_export, run_import
 
 PROG = "python -m bot"
+DISTRIBUTION = "webfones-slack-dialer"
 #: The first words that mean "run an operator command" rather than "run the bot".
 COMMANDS = frozenset({"check", "links"})
 
 DESCRIPTION = """\
 Operator commands for the WebFones Slack Dialer. Run without a command,
-`python -m bot` starts the bot. Settings come from the environment and .env
+`%(prog)s` starts the bot. Settings come from the environment and .env
 (or the file named by DIALER_ENV_FILE), exactly as the bot reads them."""
 
 CHECK_HELP = """\
@@ -55,10 +58,27 @@ Write every link as CSV (header user_id,extension), sorted by extension, to FILE
 or to standard output (no FILE, or -). `links import` reads it back."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every operator command."""
+def package_version() -> str:
+    """The installed package's version, from its metadata (`pip install` records it)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def invoked_as(argv0: str) -> str:
+    """The program's name as the operator typed it: `python -m bot`, or the script's name."""
+    name = Path(argv0).name
+    return PROG if name in ("__main__.py", "") else name
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The argument parser for every operator command, calling itself `prog`."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"{DISTRIBUTION} {package_version()}"
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -125,18 +145,18 @@ def _logging(verbose: bool, env: Env) -> None:
         logging.getLogger().addHandler(logging.NullHandler())
 
 
-def _parse(argv: Sequence[str]) -> argparse.Namespace | int:
+def _parse(argv: Sequence[str], prog: str) -> argparse.Namespace | int:
     """The parsed arguments, or the exit status argparse chose (--help, a usage error)."""
     try:
-        return build_parser().parse_args(list(argv))
+        return build_parser(prog).parse_args(list(argv))
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else 2
 
 
-def main(argv: Sequence[str] | None = None, *, env: Env | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, env: Env | None = None, prog: str = PROG) -> int:
     """Run one operator command (argv as after `python -m bot`); answer the exit status."""
     env = os.environ if env is None else env
-    args = _parse(sys.argv[1:] if argv is None else argv)
+    args = _parse(sys.argv[1:] if argv is None else argv, prog)
     if isinstance(args, int):
         return args
     _logging(args.verbose, env)

@@ -25,6 +25,7 @@ from bot.dialer import (
     DialerError,
     PbxTimeout,
     PbxUnreachable,
+    ProbeAnswer,
     WebFonesClient,
 )
 from bot.store import Store
@@ -32,7 +33,6 @@ from bot.store import Store
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 APP_TOKEN_SHAPE = re.compile(r"^xapp-\d+-[A-Z0-9]+-\d+-[0-9a-f]+$")
 SIGNING_SECRET_SHAPE = re.compile(r"^[0-9a-f]{32}$")
-PROBE_STATUS = re.compile(r"answered (\d{3})")
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def slack_result(settings: Settings) -> Result:
     return Result(OK, "SLACK_BOT_TOKEN", f"{workspace}, {bot}")
 
 
-async def _probe(settings: Settings) -> str:
+async def _probe(settings: Settings) -> ProbeAnswer:
     """One GET to the dialer endpoint: it shows whether the PBX answers and takes the key."""
     timeout = float(settings.webfones_timeout)
     async with WebFonesClient(
@@ -109,22 +109,21 @@ async def _probe(settings: Settings) -> str:
         return await client.probe()
 
 
-def _probe_result(settings: Settings, description: str) -> Result:
-    """Judge a probe the PBX answered without refusing the key."""
-    url = settings.webfones_base_url
-    match = PROBE_STATUS.search(description)
-    if match is None:
-        return Result(OK, "PBX", f"{url} answers: {description} (no call placed)")
-    status = int(match[1])
+def _probe_result(settings: Settings, answer: ProbeAnswer) -> Result:
+    """Word a probe the PBX answered without refusing the key."""
+    url, status = settings.webfones_base_url, answer.status
+    if answer.key_accepted:
+        return Result(
+            OK,
+            "PBX",
+            f"{url} answers and accepts the key "
+            f"(probe answered {status} in {answer.latency_ms} ms; no call placed)",
+        )
     if status == 404:
         return Result(FAIL, "WEBFONES_BASE_URL", f"{url} answered 404: it is not the Dialer API")
-    if status >= 500:
-        return Result(FAIL, "PBX", f"{url} answered {status}: the PBX is failing")
     if status == 429:
         return Result(WARN, "PBX", f"{url} is rate limiting this IP (429); the key was not refused")
-    return Result(
-        OK, "PBX", f"{url} answers and accepts the key (probe answered {status}; no call placed)"
-    )
+    return Result(FAIL, "PBX", f"{url} answered {status}: the PBX is failing")
 
 
 def _probe_failure(settings: Settings, error: DialerError) -> Result:
@@ -145,12 +144,12 @@ def _probe_failure(settings: Settings, error: DialerError) -> Result:
 def pbx_result(settings: Settings) -> Result:
     """Probe the PBX; never POSTs, so never places a call."""
     try:
-        description = asyncio.run(_probe(settings))
+        answer = asyncio.run(_probe(settings))
     except DialerError as error:
         return _probe_failure(settings, error)
     except ValueError as error:
         return Result(FAIL, "WEBFONES_API_KEY", f"unusable: {error}")
-    return _probe_result(settings, description)
+    return _probe_result(settings, answer)
 
 
 def database_result(settings: Settings) -> Result:

@@ -1,22 +1,21 @@
-"""What the operator commands share: the few settings they read, and how they fail."""
+"""What the operator commands share: settings read from bot.config's table, and how they fail."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
-from bot.config import DEFAULT_SLACK_API_URL
+from bot import config
 from bot.logs import scrub
 from bot.store import Store
 
 Env = Mapping[str, str]
 
-SECRET_NAMES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "WEBFONES_API_KEY")
 SLACK_TIMEOUT_SECONDS = 15
 
 
@@ -24,14 +23,18 @@ class CliError(Exception):
     """The command cannot go on; the message is the one line the operator sees (exit 2)."""
 
 
-def setting(env: Env, name: str) -> str:
-    """One setting's value, stripped; empty when unset."""
-    return (env.get(name) or "").strip()
+def setting(env: Env, name: str) -> Any:
+    """One setting read as the bot reads it (default, parser, sentence); CliError when bad."""
+    try:
+        return config.read(env, name)
+    except config.SettingsError as error:
+        raise CliError(str(error)) from None
 
 
 def secrets(env: Env) -> tuple[str, ...]:
     """Every secret value in the environment, for scrubbing anything printed."""
-    return tuple(value for name in SECRET_NAMES if len(value := setting(env, name)) >= 4)
+    values = (config.raw(env, name) for name in config.SECRET_NAMES)
+    return tuple(value for value in values if len(value) >= 4)
 
 
 def safe(text: str, env: Env) -> str:
@@ -41,7 +44,7 @@ def safe(text: str, env: Env) -> str:
 
 def db_path(env: Env) -> str:
     """DIALER_DB, defaulting to dialer.db in the working directory, as the bot does."""
-    return setting(env, "DIALER_DB") or "dialer.db"
+    return setting(env, "DIALER_DB")
 
 
 def open_store(path: str) -> Store:
@@ -59,21 +62,14 @@ def db_exists(path: str) -> bool:
 
 def slack_api_url(env: Env) -> str:
     """SLACK_API_URL with a trailing slash, or the public Slack API."""
-    value = setting(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise CliError(f"SLACK_API_URL is not a URL: it should look like {DEFAULT_SLACK_API_URL}.")
-    return value.rstrip("/") + "/"
+    return setting(env, "SLACK_API_URL")
 
 
 def bot_token(env: Env, why: str) -> str:
-    """SLACK_BOT_TOKEN, checked for shape; `why` tells the operator what needs it."""
-    token = setting(env, "SLACK_BOT_TOKEN")
-    if not token:
+    """SLACK_BOT_TOKEN, checked as the bot checks it; `why` tells the operator what needs it."""
+    if not config.raw(env, "SLACK_BOT_TOKEN"):
         raise CliError(f"SLACK_BOT_TOKEN is not set: it is needed {why}.")
-    if not token.startswith("xoxb-") or len(token) < 9:
-        raise CliError("SLACK_BOT_TOKEN does not look right: it should be a bot token (xoxb-…).")
-    return token
+    return setting(env, "SLACK_BOT_TOKEN")
 
 
 def slack_client(token: str, base_url: str) -> WebClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.botproc import BotProcess
+from tests.botproc import ROOT, BotProcess
 from tests.e2e.conftest import BOT_TOKEN, World
 
 
@@ -17,6 +17,30 @@ def test_missing_setting_is_named_in_one_line(tmp_path) -> None:
     lines = bot.log.strip().splitlines()
     assert lines == [lines[0]] and lines[0].startswith("webfones-dialer: WEBFONES_API_KEY")
     assert "Traceback" not in bot.log
+
+
+def test_an_unedited_env_example_stops_start_up_naming_the_placeholder(tmp_path) -> None:
+    copy = tmp_path / ".env"
+    copy.write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    bot = BotProcess({"DIALER_ENV_FILE": str(copy)}).start(wait_ready=False)
+    assert bot.wait_exit() == 2
+    assert bot.log.splitlines() == [
+        "webfones-dialer: SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
+        "fill in .env with the real value."
+    ]
+
+
+def test_a_placeholder_left_in_the_environment_is_named(tmp_path) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "WEBFONES_API_KEY": "REPLACE-ME",
+    }
+    bot = BotProcess(env).start(wait_ready=False)
+    assert bot.wait_exit() == 2
+    [line] = bot.log.splitlines()
+    assert line.startswith("webfones-dialer: WEBFONES_API_KEY still holds the placeholder")
+    assert "fill in .env" in line
 
 
 def test_refused_bot_token_stops_start_up_clearly(tmp_path, pbx, slack) -> None:

@@ -1,0 +1,73 @@
+"""`python -m bot` and the `webfones-dialer` script: --version, and help that names the program."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from bot.cli import invoked_as
+from tests.botproc import ROOT
+
+SCRIPT = Path(sys.executable).parent / "webfones-dialer"
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run one entry point with no settings and no .env, as a fresh shell would."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONIOENCODING": "utf-8",
+        "DIALER_ENV_FILE": "/nonexistent/.env",
+    }
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60
+    )
+
+
+@pytest.fixture(params=["module", "script"])
+def entry(request: pytest.FixtureRequest) -> tuple[list[str], str]:
+    """The command that starts the program, and the name its help should give it."""
+    if request.param == "module":
+        return [sys.executable, "-m", "bot"], "python -m bot"
+    assert SCRIPT.is_file(), f"{SCRIPT} is missing: install the package with pip install -e ."
+    return [str(SCRIPT)], "webfones-dialer"
+
+
+def test_version_comes_from_the_package_metadata(entry) -> None:
+    command, _ = entry
+    done = run([*command, "--version"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"webfones-slack-dialer {version('webfones-slack-dialer')}\n"
+
+
+def test_help_names_the_program_as_it_was_invoked(entry) -> None:
+    command, prog = entry
+    done = run([*command, "--help"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: {prog} [-h] [--version] COMMAND")
+    assert f"`{prog}` starts the bot" in done.stdout
+    done = run([*command, "links", "import", "--help"])
+    assert done.returncode == 0 and done.stdout.startswith(f"usage: {prog} links import")
+
+
+def test_a_usage_error_names_the_program_too(entry) -> None:
+    command, prog = entry
+    done = run([*command, "chek"])
+    assert done.returncode == 2
+    assert f"{prog}: error: argument COMMAND: invalid choice: 'chek'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv0", "prog"),
+    [
+        ("/srv/dialer/bot/__main__.py", "python -m bot"),
+        ("/srv/dialer/.venv/bin/webfones-dialer", "webfones-dialer"),
+        ("", "python -m bot"),
+    ],
+)
+def test_invoked_as(argv0: str, prog: str) -> None:
+    assert invoked_as(argv0) == prog
