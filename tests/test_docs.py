@@ -175,8 +175,13 @@ def test_the_source_scan_finds_settings() -> None:
     assert settings_read_by_code() >= CORE_SETTINGS
 
 
+#: Read before .env is, to find it: documented in the settings reference, not settable in .env.
+NOT_IN_ENV_FILE = frozenset({"DIALER_ENV_FILE"})
+
+
 def test_every_setting_the_code_reads_is_in_env_example() -> None:
-    missing = sorted(name for name in settings_read_by_code() if not in_env_example(name))
+    names = settings_read_by_code() - NOT_IN_ENV_FILE
+    missing = sorted(name for name in names if not in_env_example(name))
     assert missing == []
 
 
