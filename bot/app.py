@@ -106,7 +106,7 @@ def create_app(service: DialService) -> DialerApp:
     home.register(app, service, home_tab)
     dial_link.register(app, settings, service.db, admins)
     link_requests.register(app, settings, service.db, admins, home_tab)
-    workflow.register(app, service)
+    workflow.register(app, service, client)
     return app
 
 

@@ -124,9 +124,12 @@ async def _fail(fail: AsyncFail, error: str) -> None:
         log.warning("could not fail a place_call run: %s", type(failure).__name__)
 
 
-def register(app: AsyncApp, service: DialService) -> None:
-    """Attach the Place a call step (auto-acked: the call is placed after the ack)."""
-    bot_client = app.client  # the bot token: DMs go out as the app, like its other DMs
+def register(app: AsyncApp, service: DialService, bot_client: AsyncWebClient) -> None:
+    """Attach the Place a call step (auto-acked: the call is placed after the ack).
+
+    `bot_client` carries the bot token: DMs go out as the app, like its other DMs (the step's
+    own client carries the run's workflow token, good only for completing the run).
+    """
 
     async def first_delivery(execution_id: str) -> bool | Answer:
         """Claim this run: True, False for a retry or duplicate, or why the store can't say."""
