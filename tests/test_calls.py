@@ -10,6 +10,7 @@ from bot.calls import ACK_SENT, Database, DialService, Started, Target
 from bot.config import load_settings
 from bot.dialer import CallPlaced
 from bot.store import Store
+from tests.waiting import assert_stays_async
 
 
 class RecordingDialer:
@@ -44,8 +45,11 @@ async def test_finish_waits_for_the_ack_before_calling_the_pbx(tmp_path: Path) -
         finishing = asyncio.create_task(service.finish(started))
     finally:
         ACK_SENT.reset(token)
-    await asyncio.sleep(0.05)
-    assert dialer.calls == [] and not finishing.done()
+    await assert_stays_async(
+        lambda: dialer.calls == [] and not finishing.done(),
+        for_seconds=0.05,
+        what="no PBX call before the ack is sent",
+    )
     ack_sent.set_result(None)
     assert "ringing" in await finishing
     assert dialer.calls == [("309", "15808675309")]

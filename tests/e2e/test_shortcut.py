@@ -1,9 +1,6 @@
-"""The message shortcut and the choice buttons, end to end."""
+"""The message shortcut and the choice buttons, end to end (the rest: tests/inproc)."""
 
 from __future__ import annotations
-
-import sqlite3
-import time
 
 from tests.e2e.conftest import World
 
@@ -28,20 +25,3 @@ def test_several_numbers_offer_a_choice_and_the_click_dials_it(world: World) -> 
     assert "ringing" in world.final_reply(click_url, 2)
     assert world.slack.posts_to(click_url)[1]["replace_original"] is True
     assert [(c.extension, c.phonenumber) for c in world.pbx.calls] == [("309", "16045550143")]
-
-
-def test_no_number_in_a_message_says_so(world: World) -> None:
-    _, response_url = world.shortcut("lunch at noon?")
-    assert "couldn't find a phone number" in world.final_reply(response_url)
-    assert world.pbx.calls == []
-    conn = sqlite3.connect(world.db_path)
-    outcome = conn.execute("SELECT outcome, surface FROM calls ORDER BY id DESC").fetchone()
-    conn.close()
-    assert outcome == ("refused_no_number", "shortcut")
-
-
-def test_a_forged_button_value_is_checked_again(world: World) -> None:
-    _, click_url = world.click("dial_choice_0", "+18765551234")
-    assert "Jamaica" in world.final_reply(click_url)
-    time.sleep(0.2)
-    assert world.pbx.calls == []
