@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.fakes.signing import block_actions_payload
 from tests.inproc.harness import World
 
 
@@ -36,8 +37,15 @@ def test_several_numbers_offer_a_choice_and_the_click_dials_it(any_world: World)
 
 
 def test_choice_click_with_a_plus_one_value_places_one_call(any_world: World) -> None:
-    status, response_url = any_world.click("dial_choice_0", "+15808675309", user="UCAROL001")
-    assert status == 200
+    response_url = any_world.slack.response_url()
+    payload = block_actions_payload(
+        user_id="UCAROL001",
+        action_id="dial_choice_0",
+        value="+15808675309",
+        response_url=response_url,
+    )
+    status, ack = any_world.interact(payload)
+    assert status == 200 and ack == {}, "a click is acked empty; the answers follow"
     assert "Calling +1 580-867-5309 from extension 311" in any_world.final_reply(response_url)
     assert "ringing" in any_world.final_reply(response_url, count=2)
     any_world.idle()
