@@ -28,7 +28,7 @@ def make_world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack) -> Iterator[MakeW
         return setup
 
     yield make
-    for setup in worlds:
+    for setup in reversed(worlds):
         setup.stop()
         for secret in (PBX_KEY, BOT_TOKEN, slack.app_token):
             assert secret not in setup.log, "a secret leaked into the log"

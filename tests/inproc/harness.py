@@ -2,7 +2,11 @@
 
 The Bolt app runs on its own event loop in a background thread, as in the real process: a
 listener goes on after its ack (response_url posts, Web API calls, the PBX call) while the
-test, which stays synchronous, reads what the loopback fakes in tests/fakes recorded.
+test, which stays synchronous, reads what the loopback fakes in tests/fakes recorded. To check
+that something did *not* happen, World.idle() waits until the loop has no task left: after
+that nothing more can happen, so no quiet period is needed.
+
+Every bot object is built in build_bot() and nowhere else.
 """
 
 from __future__ import annotations
@@ -72,10 +76,12 @@ def _tls() -> ssl.SSLContext:
 
 
 async def build_bot(env: dict[str, str]) -> Bot:
-    """Build the bot as bot.__main__.run does, minus the sockets (HTTP server, WebSocket).
+    """Build the bot as bot.__main__.run does, minus what only the process does.
 
-    The one difference: the PBX client gets a transport sharing one TLS context (the fake PBX
-    is plain http, so TLS is never used), instead of loading the CA bundle again per test.
+    Left out: the HTTP server or WebSocket (requests are dispatched straight to Bolt), the
+    start-up auth.test, the hourly pruner and signal handling. One difference: the PBX client
+    gets a transport sharing one TLS context (the fake PBX is plain http, so TLS is never
+    used) instead of loading the CA bundle again per test.
     """
     settings = load_settings(env)
     store = Store(settings.db_path)
