@@ -15,21 +15,9 @@ from tests.waiting import assert_stays
 from tests.workspace import seed_links
 
 
-def test_dial_places_exactly_one_call_and_answers_ephemerally(world: World) -> None:
-    status, ack, response_url = world.dial("580-867-5309")
-    assert status == 200
-    assert ack["response_type"] == "ephemeral"
-    assert ack["text"].endswith("Calling +1 580-867-5309 from extension 309…")
-    final = world.final_reply(response_url)
-    assert "ringing" in final and "+1 580-867-5309" in final
-    post = world.slack.posts_to(response_url)[0]
-    assert post["response_type"] == "ephemeral"
-    assert [(c.extension, c.phonenumber) for c in world.pbx.calls] == [("309", "15808675309")]
-
-
-def test_forged_or_stale_signatures_are_refused_and_dial_nothing(world: World) -> None:
+def test_signed_dial_places_one_call_and_forged_or_stale_ones_dial_nothing(world: World) -> None:
     body = slash_command_body(
-        "/dial", "580-867-5309", user_id="UALICE001", response_url=world.slack.response_url()
+        "/dial", "604-555-0143", user_id="UBOB00001", response_url=world.slack.response_url()
     )
     status, _, _ = post_signed(world.url, body, SIGNING_SECRET, signature="v0=" + "0" * 64)
     assert status == 401
@@ -39,6 +27,16 @@ def test_forged_or_stale_signatures_are_refused_and_dial_nothing(world: World) -
     assert status == 401
     assert_stays(lambda: world.pbx.requests == 0, for_seconds=0.3, what="no PBX request")
     assert world.slack.response_posts == []
+
+    status, ack, response_url = world.dial("580-867-5309")
+    assert status == 200
+    assert ack["response_type"] == "ephemeral"
+    assert ack["text"].endswith("Calling +1 580-867-5309 from extension 309…")
+    final = world.final_reply(response_url)
+    assert "ringing" in final and "+1 580-867-5309" in final
+    post = world.slack.posts_to(response_url)[0]
+    assert post["response_type"] == "ephemeral"
+    assert [(c.extension, c.phonenumber) for c in world.pbx.calls] == [("309", "15808675309")]
 
 
 def test_fifty_concurrent_dials_against_a_slow_pbx_are_all_acked_and_placed_once(

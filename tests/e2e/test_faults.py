@@ -380,6 +380,7 @@ def test_sigterm_finishes_dials_in_flight_then_exits_zero(world: World) -> None:
 def test_sigterm_before_a_shortcut_reaches_the_pbx_still_places_and_answers(world: World) -> None:
     """SIGTERM while a shortcut's 'Calling…' is being posted: the call is still placed, answered."""
     assert world.bot is not None and world.bot.proc is not None
+    world.link("", user="UALICE001")  # Bolt asks auth.test on its first request: not slowed here
     world.slack.response_delay = 1.0  # Slack is slow to take the first reply
     status, response_url = world.shortcut("call me at <tel:+15808675309|+1 580-867-5309>")
     assert status == 200
