@@ -121,8 +121,7 @@ def _json(text: str) -> dict:
 
 @pytest.fixture
 def world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack) -> Iterator[World]:
-    """A running bot with the standard users linked (written to its database before start-up;
-    tests about linking itself send /dial-link)."""
+    """A running bot, the standard users linked (written to its database before start-up)."""
     setup = World(tmp_path, pbx, slack)
     seed_links(setup.db_path)
     setup.start()
