@@ -100,11 +100,22 @@ class BotProcess:
             self.proc.kill()
             self.proc.wait(10)
 
-    def stop(self) -> None:
-        """Stop whatever way works: SIGTERM, then SIGKILL."""
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM, and once the bot has logged that it stopped, end the process (SIGKILL).
+
+        By then every call, reply and write is done; what is left is Python's own clean-up,
+        about a second that every test would otherwise wait for. Tests of how the process
+        exits use terminate() or wait_exit() instead.
+        """
         if self.proc is None or self.proc.poll() is not None:
             return
-        try:
-            self.terminate()
-        except subprocess.TimeoutExpired:
-            self.kill()
+        signalled_at = len(self.lines)
+        self.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            if any(line.rstrip().endswith(": stopped") for line in self.lines[signalled_at:]):
+                break
+            time.sleep(0.02)
+        self.kill()
+        if self._reader is not None:
+            self._reader.join(5)

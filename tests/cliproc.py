@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
@@ -28,26 +27,6 @@ def _bare_env() -> dict[str, str]:
     }
 
 
-@functools.cache
-def cli_module() -> str:
-    """`bot` once `python -m bot` hands operator commands to bot.cli; `bot.cli` until then.
-
-    Asked by behaviour, with no settings: an unwired `python -m bot links --help` cannot start
-    the bot then (it stops at the first missing setting), while a wired one prints the usage.
-    """
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "links", "--help"],
-        cwd=ROOT,
-        env=_bare_env(),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=30,
-    )
-    wired = done.returncode == 0 and "usage: python -m bot links" in done.stdout
-    return "bot" if wired else "bot.cli"
-
-
 @dataclass(frozen=True)
 class Ran:
     """What a command did: its exit status and what it wrote."""
@@ -68,7 +47,7 @@ def run_process(
     """`python -m bot ARGS…` as a child process with exactly these settings (no .env)."""
     full_env = {**_bare_env(), **env}
     done = subprocess.run(
-        [sys.executable, "-m", cli_module(), *args],
+        [sys.executable, "-m", "bot", *args],
         cwd=ROOT,
         env=full_env,
         input=stdin,

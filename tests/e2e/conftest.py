@@ -19,15 +19,10 @@ from tests.fakes.signing import (
     slash_command_body,
 )
 from tests.fakes.slack import FakeSlack
+from tests.workspace import ADMIN, BOT_TOKEN, LINKED, PBX_KEY, SIGNING_SECRET, seed_links
 
 if TYPE_CHECKING:
     from tests.e2e.socket_world import SocketWorld
-
-SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
-BOT_TOKEN = "xoxb-e2e-bot-token-0000"
-PBX_KEY = "pbx-key-SECRET-e2e-7f3a9c"
-ADMIN = "UADMIN001"
-LINKED = {"UALICE001": "309", "UBOB00001": "310", "UCAROL001": "311"}
 
 
 class World:
@@ -125,30 +120,11 @@ def _json(text: str) -> dict:
 
 
 @pytest.fixture
-def pbx() -> Iterator[FakePbx]:
-    """A loopback WebFones API that accepts PBX_KEY."""
-    with FakePbx(api_key=PBX_KEY) as fake:
-        yield fake
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    """A loopback Slack Web API with an admin and three ordinary users."""
-    with FakeSlack(bot_token=BOT_TOKEN) as fake:
-        fake.add_user(ADMIN, name="admin")
-        fake.add_user("UOWNER001", name="owner", is_owner=True)
-        for user in LINKED:
-            fake.add_user(user, name=user.lower())
-        fake.add_user("UNOLINK01", name="nolink")
-        yield fake
-
-
-@pytest.fixture
 def world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack) -> Iterator[World]:
-    """A running bot with the standard users linked."""
+    """A running bot, the standard users linked (written to its database before start-up)."""
     setup = World(tmp_path, pbx, slack)
+    seed_links(setup.db_path)
     setup.start()
-    setup.link_everyone()
     try:
         yield setup
     finally:
@@ -166,9 +142,9 @@ def socket_world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack) -> Iterator[Soc
 
     with FakeSocketMode() as socket:
         setup = SocketWorld(tmp_path, pbx, slack, socket)
+        seed_links(setup.db_path)
         setup.start()
         try:
-            setup.link_everyone()
             yield setup
         finally:
             setup.stop()

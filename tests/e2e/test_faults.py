@@ -20,6 +20,8 @@ from tests.e2e.conftest import PBX_KEY, SIGNING_SECRET, World
 from tests.fakes.pbx import FakePbx
 from tests.fakes.signing import post_signed, slash_command_body
 from tests.fakes.slack import FakeSlack
+from tests.waiting import wait_until
+from tests.workspace import seed_links
 
 HTML_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head>"
@@ -61,8 +63,8 @@ def assert_next_dial_is_normal(world: World, number: str, user: str = "UCAROL001
 def started_world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack, **env: str) -> World:
     """A World with extra settings, started and with the standard users linked."""
     setup = World(tmp_path, pbx, slack)
+    seed_links(setup.db_path)
     setup.start(**env)
-    setup.link_everyone()
     return setup
 
 
@@ -307,9 +309,7 @@ def test_sigkill_mid_burst_keeps_every_acked_write(world: World) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(fire, job) for job in jobs]
-        deadline = time.monotonic() + 10
-        while acked < 30 and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_until(lambda: acked >= 30, timeout=10, what="30 requests acked before the kill")
         world.bot.kill()
         results = [f.result() for f in futures]
     answered = [r for r in results if r is not None]
@@ -380,12 +380,12 @@ def test_sigterm_finishes_dials_in_flight_then_exits_zero(world: World) -> None:
 def test_sigterm_before_a_shortcut_reaches_the_pbx_still_places_and_answers(world: World) -> None:
     """SIGTERM while a shortcut's 'Calling…' is being posted: the call is still placed, answered."""
     assert world.bot is not None and world.bot.proc is not None
+    world.link("", user="UALICE001")  # Bolt asks auth.test on its first request: not slowed here
     world.slack.response_delay = 1.0  # Slack is slow to take the first reply
     status, response_url = world.shortcut("call me at <tel:+15808675309|+1 580-867-5309>")
     assert status == 200
-    deadline = time.monotonic() + 5
-    while not outcomes(world, "UALICE001") and time.monotonic() < deadline:
-        time.sleep(0.01)  # the slot is reserved; the announcement is now on its way
+    # Once the slot is reserved, the announcement is on its way (slowly).
+    wait_until(lambda: outcomes(world, "UALICE001"), what="the call slot to be reserved")
     assert outcomes(world, "UALICE001") == ["pending"]
     assert world.pbx.requests == 0
 

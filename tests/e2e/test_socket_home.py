@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from tests.e2e.conftest import ADMIN
 from tests.e2e.socket_world import SocketWorld
@@ -12,22 +11,19 @@ from tests.fakes.signing import (
     dm_button_payload,
     event_callback_body,
     global_shortcut_payload,
-    home_button_payload,
     view_submission_payload,
 )
+from tests.waiting import wait_until
 
 
 def published_home(world: SocketWorld, user: str, after: int) -> dict:
     """The newest Home view published for `user` past index `after`."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        mine = [
-            c for c in world.slack.calls_to("views.publish")[after:] if c.params["user_id"] == user
-        ]
-        if mine:
-            return mine[-1].params["view"]
-        time.sleep(0.05)
-    raise AssertionError(f"no Home published for {user}")
+
+    def mine() -> list:
+        calls = world.slack.calls_to("views.publish")[after:]
+        return [c for c in calls if c.params["user_id"] == user]
+
+    return wait_until(mine, what=f"a Home published for {user}")[-1].params["view"]
 
 
 def submit(world: SocketWorld, user: str, callback_id: str, values: dict, meta: str = "") -> dict:
@@ -39,29 +35,15 @@ def submit(world: SocketWorld, user: str, callback_id: str, values: dict, meta: 
     return ack.get("payload") or {}
 
 
-def test_home_tab_is_published_when_opened(socket_world: SocketWorld) -> None:
+def test_home_tab_is_published_and_the_modal_checks_in_the_field_then_dials(
+    socket_world: SocketWorld,
+) -> None:
     before = len(socket_world.slack.calls_to("views.publish"))
     body = json.loads(event_callback_body(app_home_opened_event("UALICE001")))
     socket_world.send("events_api", body)
     view = json.dumps(published_home(socket_world, "UALICE001", before))
     assert "Your extension is *309*" in view and "open_dial_modal" in view
 
-
-def test_redial_from_home_over_socket_mode(socket_world: SocketWorld) -> None:
-    before = len(socket_world.slack.calls_to("views.publish"))
-    payload = home_button_payload(user_id="UALICE001", action_id="redial", value="+15808675309")
-    socket_world.send("interactive", payload)
-    deadline = time.monotonic() + 5
-    while not socket_world.pbx.calls and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [(c.extension, c.phonenumber) for c in socket_world.pbx.calls] == [
-        ("309", "15808675309")
-    ]
-    time.sleep(0.3)
-    assert "ringing" in json.dumps(published_home(socket_world, "UALICE001", before))
-
-
-def test_modal_over_socket_mode_checks_in_the_field_then_dials(socket_world: SocketWorld) -> None:
     socket_world.send(
         "interactive", global_shortcut_payload(user_id="UALICE001", callback_id="dial_from_modal")
     )
@@ -80,7 +62,7 @@ def test_modal_over_socket_mode_checks_in_the_field_then_dials(socket_world: Soc
     assert len(socket_world.pbx.calls) == 1
 
 
-def test_link_request_flow_over_socket_mode(socket_world: SocketWorld) -> None:
+def test_link_request_flow_and_link_by_email_over_socket_mode(socket_world: SocketWorld) -> None:
     ack, _ = socket_world.dial("580-867-5309", user="UNOLINK01")
     assert "request_link" in json.dumps(ack.get("blocks"))
     response_url = socket_world.slack.response_url()
@@ -99,8 +81,6 @@ def test_link_request_flow_over_socket_mode(socket_world: SocketWorld) -> None:
     told = socket_world.slack.wait_for_calls("chat.postMessage", count=2)[1].params
     assert "extension 412" in told["text"]
 
-
-def test_link_by_email_over_socket_mode(socket_world: SocketWorld) -> None:
     socket_world.slack.add_user("UDAVE0001", name="dave", email="dave@example.com")
     ack, _ = socket_world.link("<mailto:dave@example.com|dave@example.com> 420")
     assert ack["text"] == "Linked <@UDAVE0001> to extension 420."
