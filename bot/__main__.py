@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot import cli, logs
+from bot import cli, lease, logs, replays
 from bot.app import create_app
 from bot.config import Settings, SettingsError, load_settings
 from bot.dialer import WebFonesClient
@@ -41,11 +41,9 @@ def open_store(settings: Settings) -> Store:
     """Open (and migrate) the SQLite file, or explain in one line why not."""
     try:
         store = Store(settings.db_path)
-        interrupted = store.settle_interrupted()
+        lease.join(store)  # settles only the calls of processes that are gone
     except (sqlite3.Error, StoreBusy) as error:
         raise StartupError(f"DIALER_DB {settings.db_path!r} cannot be opened: {error}.") from None
-    if interrupted:
-        log.warning("%d call(s) were in flight when the bot last stopped", interrupted)
     return store
 
 
@@ -89,9 +87,11 @@ class SocketModeIntake(AsyncSocketModeHandler):
         task = asyncio.current_task()
         if task is not None:
             self._acking.add(task)
+        envelope = replays.ENVELOPE_ID.set(req.envelope_id)
         try:
             await super().handle(client, req)
         finally:
+            replays.ENVELOPE_ID.reset(envelope)
             if task is not None:
                 self._acking.discard(task)
 
@@ -171,6 +171,7 @@ async def run(settings: Settings) -> None:
     app = create_app(service)
     await verify_slack_token(app.client, settings)
     pruner = asyncio.create_task(prune_forever(db, settings.log_days))
+    keeper = asyncio.create_task(lease.keep(db))  # heartbeats until the last call is done
     # A call sent just before the signal may take the whole PBX timeout to be answered.
     drain_seconds = max(DRAIN_SECONDS, settings.webfones_timeout + 5.0)
 
@@ -201,8 +202,9 @@ async def run(settings: Settings) -> None:
         log.info("stopping: no new requests; finishing calls in flight")
         # Stops listening, closes idle connections and waits for requests being acked.
         await runner.cleanup()
-    await finish_in_flight(service, {pruner}, drain_seconds)
+    await finish_in_flight(service, {pruner, keeper}, drain_seconds)
     pruner.cancel()
+    await lease.leave(db, keeper)
     await dialer.aclose()
     db.close()
     log.info("stopped")

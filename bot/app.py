@@ -10,6 +10,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import replays
 from bot.admins import AdminDirectory
 from bot.home import HomePublisher
 from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut
@@ -45,6 +46,7 @@ def create_app(service: DialService) -> AsyncApp:
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
+    replays.register(app, service.db)  # after Bolt's signature check, before every listener
     admins = AdminDirectory(settings.admins, client)
     home_tab = HomePublisher(client, service.db, admins)
     service.after_call = home_tab.call_finished

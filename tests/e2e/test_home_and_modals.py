@@ -128,12 +128,11 @@ def test_redial_from_home_places_the_call_again_after_checking_it(world: World) 
 
 
 def test_global_shortcut_and_home_button_open_the_dial_modal(world: World) -> None:
-    status, _ = interact(
-        world, global_shortcut_payload(user_id="UALICE001", callback_id="dial_from_modal")
-    )
+    shortcut = global_shortcut_payload(user_id="UALICE001", callback_id="dial_from_modal")
+    status, _ = interact(world, shortcut)
     assert status == 200
     opened = world.slack.wait_for_calls("views.open")[0].params
-    assert opened["trigger_id"] == "222.333.global"
+    assert opened["trigger_id"] == shortcut["trigger_id"]
     assert opened["view"]["callback_id"] == "dial_modal"
     interact(world, home_button_payload(user_id="UALICE001", action_id="open_dial_modal"))
     assert len(world.slack.wait_for_calls("views.open", count=2)) == 2
