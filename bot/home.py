@@ -12,6 +12,7 @@ from bot import outcomes, views
 from bot.admins import AdminDirectory
 from bot.outcomes import Kind
 from bot.service import Answer
+from bot.store import StoreBusy, StoreFailed
 from bot.store_runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class HomePublisher:
             try:
                 view = await self.view_for(user_id)
                 await self._client.views_publish(user_id=user_id, view=view)
+            except (StoreBusy, StoreFailed) as error:
+                log.warning("could not publish Home for %s: %s", user_id, error)
             except Exception as error:
                 log.warning("could not publish Home for %s: %s", user_id, type(error).__name__)
 

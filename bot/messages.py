@@ -593,3 +593,22 @@ def email_lookup_failed() -> str:
         "I couldn't look up that email address. Admins: check that the app has the "
         "users:read.email scope, or link with `/dial-link @user 309`."
     )
+
+
+# --- the database can't be used (read-only, full or failing) ---------------------------------
+
+
+def link_not_saved() -> str:
+    """A link could not be written: the database is read-only, full or failing (plain text)."""
+    return (
+        "The dialer can't record links right now, so nothing changed — an admin has been told "
+        "in the log. Please try again later."
+    )
+
+
+def database_unavailable() -> str:
+    """The database could not be read: nothing to show, and nothing was changed (plain text)."""
+    return (
+        "The dialer can't read its records right now — an admin has been told in the log. "
+        "Please try again later."
+    )
