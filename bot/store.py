@@ -258,6 +258,7 @@ class Store:
         #: Names this process in the call log and the `processes` table (see bot.lease).
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._clock = clock
+        self._left = False
         self._local = threading.local()
         self._write_lock = threading.Lock()
         db = self._db()
@@ -340,6 +341,8 @@ class Store:
     @_guarded
     def heartbeat(self) -> None:
         """Say this process is alive: its calls in flight are its own to finish (bot.lease)."""
+        if self._left:
+            return  # a beat still on its way after leave() must not bring the row back
         with self._writing(wait=30.0) as db:
             now = self._clock()
             db.execute(
@@ -352,6 +355,7 @@ class Store:
     @_guarded
     def leave(self) -> None:
         """This process is exiting with no call in flight: forget its heartbeat."""
+        self._left = True
         with self._writing(wait=30.0) as db:
             db.execute("DELETE FROM processes WHERE owner = ?", [self.owner])
 
