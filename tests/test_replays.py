@@ -121,3 +121,15 @@ async def test_a_store_that_cannot_be_written_lets_the_request_through(
     await guard.async_process(req=signed_request(body), resp=ok(), next=go_on)
     await guard.async_process(req=signed_request(body), resp=ok(), next=go_on)
     assert go_on.calls == 2
+
+
+async def test_a_retry_of_an_event_never_seen_is_handled(runner: StoreRunner) -> None:
+    """X-Slack-Retry-Num says Slack *may* have delivered it: only a known event_id is dropped."""
+    guard, go_on = IgnoreRepeats(runner), Next()
+    body = event_callback_body(app_home_opened_event("U1"))
+    retry = {"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"}
+    await guard.async_process(req=signed_request(body, **retry), resp=ok(), next=go_on)
+    assert go_on.calls == 1  # the first delivery never reached us (we were down)
+    retry["x-slack-retry-num"] = "2"
+    await guard.async_process(req=signed_request(body, **retry), resp=ok(), next=go_on)
+    assert go_on.calls == 1

@@ -183,6 +183,7 @@ def test_http_handover_behind_a_proxy(tmp_path: Path, pbx: FakePbx, slack: FakeS
             assert proxy.failures == 0
             assert_each_placed_once_and_answered(dials, pbx, slack, old.db_path)
             assert "stopped" in old.bot.log and "were in flight" not in new.bot.log
+            assert "Traceback" not in old.bot.log + new.bot.log
         finally:
             new.stop()
             old.stop()
@@ -233,6 +234,7 @@ def test_socket_mode_handover_with_both_connections_open(
                 assert latency is not None and latency < ACK_LIMIT, (dial, latency)
             assert_each_placed_once_and_answered(dials, pbx, slack, old.db_path)
             assert "stopped" in old.bot.log and "were in flight" not in new.log
+            assert "Traceback" not in old.bot.log + new.log
         finally:
             new.stop()
             old.stop()
