@@ -166,8 +166,8 @@ def _guarded(method: Callable[Concatenate[Store, _P], _T]) -> Callable[Concatena
         for attempt in (1, 2):
             try:
                 return method(self, *args, **kwargs)
-            except (StoreBusy, StoreFailed):
-                raise
+            except (StoreBusy, StoreFailed, sqlite3.IntegrityError, sqlite3.ProgrammingError):
+                raise  # the last two are bugs in our SQL, not the disk's doing
             except sqlite3.Error as error:
                 if _is_locked(error):
                     raise self._busy("the database is locked by another writer") from error
