@@ -19,7 +19,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cli, logs
+from bot import cli, lease, logs, replays
 from bot.app import create_app
 from bot.config import SECRET_NAMES, Settings, SettingsError, load_settings
 from bot.dialer import WebFonesClient
@@ -48,11 +48,9 @@ def open_store(settings: Settings) -> Store:
     """Open (and migrate) the SQLite file, or explain in one line why not."""
     try:
         store = Store(settings.db_path)
-        interrupted = store.settle_interrupted()
+        lease.join(store)  # settles only the calls of processes that are gone
     except (sqlite3.Error, StoreBusy) as error:
         raise StartupError(f"DIALER_DB {settings.db_path!r} cannot be opened: {error}.") from None
-    if interrupted:
-        log.warning("%d call(s) were in flight when the bot last stopped", interrupted)
     return store
 
 
@@ -105,9 +103,11 @@ class SocketModeIntake(AsyncSocketModeHandler):
         task = asyncio.current_task()
         if task is not None:
             self._acking.add(task)
+        envelope = replays.ENVELOPE_ID.set(req.envelope_id)
         try:
             await super().handle(client, req)
         finally:
+            replays.ENVELOPE_ID.reset(envelope)
             if task is not None:
                 self._acking.discard(task)
 
@@ -210,6 +210,7 @@ async def run(settings: Settings) -> None:
     backoff = Backoff.from_env(os.environ)
     learner = await learn_identity(app.identity, backoff)
     pruner = asyncio.create_task(prune_forever(db, settings.log_days))
+    keeper = asyncio.create_task(lease.keep(db))  # heartbeats until the last call is done
     # A call sent just before the signal may take the whole PBX timeout to be answered.
     drain_seconds = max(DRAIN_SECONDS, settings.webfones_timeout + 5.0)
 
@@ -242,10 +243,11 @@ async def run(settings: Settings) -> None:
         log.info("stopping: no new requests; finishing calls in flight")
         # Stops listening, closes idle connections and waits for requests being acked.
         await runner.cleanup()
-    background = {pruner} if learner is None else {pruner, learner}
+    background = {pruner, keeper} if learner is None else {pruner, keeper, learner}
     await finish_in_flight(service, background, drain_seconds)
-    for task in background:
+    for task in background - {keeper}:
         task.cancel()
+    await lease.leave(db, keeper)
     if metrics_runner is not None:
         await metrics_runner.cleanup()
     await dialer.aclose()

@@ -13,7 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
+from bot import messages, replays
 from bot.admins import AdminDirectory
 from bot.home import HomePublisher
 from bot.identity import SlackIdentity
@@ -81,6 +81,7 @@ def create_app(service: DialService) -> DialerApp:
         logger=logging.getLogger("slack_bolt"),
     )
     app.identity = identity
+    replays.register(app, service.db)  # after Bolt's signature check, before every listener
     admins = AdminDirectory(settings.admins, client)
     home_tab = HomePublisher(client, service.db, admins)
     service.after_call = home_tab.call_finished

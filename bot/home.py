@@ -14,6 +14,7 @@ from bot.metrics import slack_call_failed
 from bot.outcomes import Kind
 from bot.retry import SlackUnreachable
 from bot.service import Answer
+from bot.store import StoreBusy, StoreFailed
 from bot.store_runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ class HomePublisher:
             try:
                 view = await self.view_for(user_id)
                 await self._client.views_publish(user_id=user_id, view=view)
+            except (StoreBusy, StoreFailed) as error:
+                log.warning("could not publish Home for %s: %s", user_id, error)
             except Exception as error:
                 slack_call_failed("views.publish")
                 log.warning("could not publish Home for %s: %s", user_id, type(error).__name__)

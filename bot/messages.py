@@ -681,3 +681,22 @@ def slack_unreachable_email() -> str:
 def slack_unreachable() -> str:
     """Anything else that needed Slack's Web API while Slack could not be reached."""
     return "I couldn't reach Slack just now, so that didn't work. Please try again in a minute."
+
+
+# --- the database can't be used (read-only, full or failing) ---------------------------------
+
+
+def link_not_saved() -> str:
+    """A link could not be written: the database is read-only, full or failing (plain text)."""
+    return (
+        "The dialer can't record links right now, so nothing changed — an admin has been told "
+        "in the log. Please try again later."
+    )
+
+
+def database_unavailable() -> str:
+    """The database could not be read: nothing to show, and nothing was changed (plain text)."""
+    return (
+        "The dialer can't read its records right now — an admin has been told in the log. "
+        "Please try again later."
+    )

@@ -27,7 +27,7 @@ from bot.ids import EXTENSION, MENTION
 from bot.messages import Facts
 from bot.metrics import Metrics
 from bot.outcomes import OUTCOMES, Outcome
-from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy
+from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy, StoreFailed
 from bot.store_runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class DialService:
                 detail=request.context,
             )
         except (StoreBusy, sqlite3.Error) as error:
-            log.warning("refusal for %s not recorded: %s", request.user_id, type(error).__name__)
+            log.warning("refusal for %s not recorded: %s", request.user_id, error)
         _log_attempt(request, outcome, extension, destination)
         self.metrics.dial_ended(request.surface.value, outcome)
         return Answer(outcome, replace(facts, admins=self._admins), destination)
@@ -265,9 +265,15 @@ class DialService:
         """Read what the user typed as a colleague, an extension or an external number."""
         text = numbers.strip_slack_markup(request.text)
         mention = MENTION.fullmatch(text)
-        if mention:
-            return await self._colleague(request, mention[1])
-        if EXTENSION.match(text) and await self.db.run(self.db.store.users_with_extension, text):
+        try:
+            if mention:
+                return await self._colleague(request, mention[1])
+            linked = bool(EXTENSION.match(text)) and bool(
+                await self.db.run(self.db.store.users_with_extension, text)
+            )
+        except (StoreBusy, sqlite3.Error) as error:
+            return self._store_failure(request, error)
+        if linked:
             if self._special_extension(text):
                 facts = Facts(digits=text)
                 return await self.refuse(request, Outcome.REFUSED_SPECIAL_EXTENSION, facts)
@@ -333,22 +339,21 @@ class DialService:
             return Answer(outcome, held, target.audit)
         return _Started(slot.call_id, request, link.extension, target)
 
-    def _store_failure(self, request: CallRequest, error: Exception, target: _Target) -> Answer:
+    def _store_failure(
+        self, request: CallRequest, error: Exception, target: _Target | None = None
+    ) -> Answer:
         """Nothing is dialed that could not be recorded: say whether the log is busy or broken."""
         if isinstance(error, StoreBusy) or _is_locked(error):
             outcome = Outcome.REFUSED_STORE_BUSY
             log.warning("call for %s not placed: the call log is locked", request.user_id)
         else:
             outcome = Outcome.REFUSED_STORE_FAILED
-            log.error(
-                "call for %s not placed: the database can't be written (%s: %s); check the "
-                "disk and DIALER_DB's permissions",
-                request.user_id,
-                type(error).__name__,
-                error,
-            )
+            if isinstance(error, sqlite3.Error) and not isinstance(error, StoreFailed):
+                error = StoreFailed(error)  # its words name the trouble and what to check
+            log.error("call for %s not placed: %s", request.user_id, error)
         self.metrics.dial_ended(request.surface.value, outcome)
-        return Answer(outcome, Facts(display=target.display), target.audit)
+        display = target.display if target else ""
+        return Answer(outcome, Facts(display=display), target.audit if target else None)
 
     # --- placing and recording ---------------------------------------------------------------
 
@@ -427,6 +432,8 @@ class DialService:
                 latency_ms=latency_ms,
                 detail=detail,
             )
+        except (StoreBusy, StoreFailed) as error:
+            log.error("could not record the outcome of call %s: %s", started.call_id, error)
         except Exception:
             log.exception("could not record the outcome of call %s", started.call_id)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import secrets
+import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Concatenate, ParamSpec, TypeVar
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -32,6 +37,12 @@ MAY_HAVE_RUNG = outcomes.may_have_rung()
 PENDING_LIMIT_SECONDS = 300.0
 #: The calls the PBX budget counts: every one sent (or that may have been).
 PBX_SPENT = "sent = 1"
+#: A claim waits this long at most for another writer: it comes before Slack's 3-second ack,
+#: and the write the request itself makes may wait too.
+CLAIM_WAIT_SECONDS = 0.3
+#: A process whose heartbeat is older than this is gone: its pending calls are settled. Every
+#: live process renews its heartbeat every couple of seconds (bot.lease).
+STALE_SECONDS = 15.0
 
 migrations = Migrations("webfones-dialer")
 
@@ -86,12 +97,91 @@ def m004_handled(db: sqlite_utils.Database) -> None:
     db["handled"].create_index(["at"])
 
 
+@migrations()
+def m005_owners(db: sqlite_utils.Database) -> None:
+    """Which process placed each call, and which processes are alive: a process starting on
+    the same file settles only the calls of processes that are gone (a rolling upgrade)."""
+    db["calls"].add_column("owner", str)
+    db.execute(f"CREATE INDEX calls_pending ON calls (owner) WHERE outcome = '{PENDING}'")
+    db["processes"].create(
+        {"owner": str, "pid": int, "host": str, "started_at": float, "heartbeat_at": float},
+        pk="owner",
+    )
+
+
 class StoreBusy(Exception):
     """The database stayed locked by another writer past our wait; nothing was written."""
 
 
 class WouldWait(StoreBusy):
     """A write inside Store.without_waiting() would have had to wait; nothing was written."""
+
+
+#: SQLite's primary result codes for a file that cannot be written, or a disk with no room.
+_READ_ONLY = {3, 8, 23}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_AUTH
+_FULL = {13}  # SQLITE_FULL
+_LOCKED = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+class StoreFailed(sqlite3.DatabaseError):
+    """The database can't be used: read-only, full or failing. Nothing was written.
+
+    `str()` is the operator's log line: what happened to DIALER_DB and what to check.
+    """
+
+    def __init__(self, error: sqlite3.Error) -> None:
+        code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+        if code in _READ_ONLY:
+            self.cause = "read-only"
+            advice = "DIALER_DB is read-only ({}): check its permissions and the disk it is on"
+        elif code in _FULL:
+            self.cause = "full"
+            advice = "the disk holding DIALER_DB is full ({}): free some space"
+        else:
+            self.cause = "failing"
+            advice = "DIALER_DB can't be used ({}): check the disk it is on"
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        super().__init__(advice.format(detail))
+
+
+def _is_locked(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _LOCKED
+    return "locked" in str(error).lower()
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _guarded(method: Callable[Concatenate[Store, _P], _T]) -> Callable[Concatenate[Store, _P], _T]:
+    """Turn SQLite's errors into StoreBusy (locked) or StoreFailed (read-only, full, failing).
+
+    After a failure this thread's connection is closed, so the next call opens a fresh one:
+    a connection that met a read-only or failing file stays that way even once the disk
+    recovers.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Store, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        for attempt in (1, 2):
+            try:
+                return method(self, *args, **kwargs)
+            except (StoreBusy, StoreFailed, sqlite3.IntegrityError, sqlite3.ProgrammingError):
+                raise  # the last two are bugs in our SQL, not the disk's doing
+            except sqlite3.Error as error:
+                if _is_locked(error):
+                    raise self._busy("the database is locked by another writer") from error
+                self.close()
+                failed = StoreFailed(error)
+                # A connection opened while the file was read-only (say, for a read) stays
+                # read-only once the file is writable again: one more try on a fresh one.
+                if failed.cause != "read-only" or attempt == 2:
+                    raise failed from error
+        raise AssertionError("unreachable")
+
+    return guarded
 
 
 @dataclass(frozen=True)
@@ -165,14 +255,16 @@ def _record(row: dict) -> CallRecord:
 class Store:
     """Thread-safe access to the SQLite file: readers run freely, writers take turns."""
 
-    def __init__(self, path: str, *, clock=time.time) -> None:
+    def __init__(self, path: str, *, clock=time.time, owner: str | None = None) -> None:
         self.path = path
+        #: Names this process in the call log and the `processes` table (see bot.lease).
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._clock = clock
+        self._left = False
         self._local = threading.local()
         self._write_lock = threading.Lock()
         db = self._db()
         db.enable_wal()
-        db.execute("PRAGMA synchronous=NORMAL")
         migrations.apply(db)
 
     def _db(self) -> sqlite_utils.Database:
@@ -181,10 +273,19 @@ class Store:
             conn = sqlite3.connect(
                 self.path, timeout=WRITE_WAIT_SECONDS, isolation_level=None, check_same_thread=True
             )
-            conn.execute("PRAGMA foreign_keys=ON")
+            try:
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error:
+                conn.close()
+                raise
             db = sqlite_utils.Database(conn)
             self._local.db = db
         return db
+
+    def _busy(self, why: str) -> StoreBusy:
+        """StoreBusy, or WouldWait inside without_waiting() (the runner then retries on a pool)."""
+        return WouldWait(why) if getattr(self._local, "no_wait", False) else StoreBusy(why)
 
     @contextmanager
     def without_waiting(self) -> Iterator[None]:
@@ -209,37 +310,87 @@ class Store:
             remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             db.execute(f"PRAGMA busy_timeout={remaining_ms}")
             try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                raise busy("the database is locked by another writer") from error
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
-                db.execute("COMMIT")
+                yield from self._transaction(db, busy)
             finally:
                 # Reads on this connection wait as usual again (a no-wait write set it to 0).
-                db.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
+                with suppress(sqlite3.Error):
+                    db.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
         finally:
             self._write_lock.release()
 
-    def settle_interrupted(self) -> int:
-        """Mark calls left 'pending' by a crash as interrupted; they still count as sent."""
+    @staticmethod
+    def _transaction(
+        db: sqlite_utils.Database, busy: type[StoreBusy]
+    ) -> Iterator[sqlite_utils.Database]:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if _is_locked(error):
+                raise busy("the database is locked by another writer") from error
+            raise  # read-only, full or failing: _guarded says which
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (disk full, I/O error) may leave the transaction open.
+            if db.conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise
+
+    # --- processes sharing the file ------------------------------------------------------
+
+    @_guarded
+    def heartbeat(self) -> None:
+        """Say this process is alive: its calls in flight are its own to finish (bot.lease)."""
+        if self._left:
+            return  # a beat still on its way after leave() must not bring the row back
         with self._writing(wait=30.0) as db:
+            now = self._clock()
+            db.execute(
+                "INSERT INTO processes (owner, pid, host, started_at, heartbeat_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                [self.owner, os.getpid(), socket.gethostname(), now, now],
+            )
+
+    @_guarded
+    def leave(self) -> None:
+        """This process is exiting with no call in flight: forget its heartbeat."""
+        self._left = True
+        with self._writing(wait=30.0) as db:
+            db.execute("DELETE FROM processes WHERE owner = ?", [self.owner])
+
+    @_guarded
+    def settle_interrupted(self, *, stale_after: float = STALE_SECONDS) -> int:
+        """Mark as interrupted the calls left pending by processes that are gone.
+
+        A process is gone when its heartbeat is older than `stale_after` or it left no row;
+        a live one (say, draining after SIGTERM in a rolling upgrade) keeps its calls. Calls
+        logged before owners were recorded are settled once no process could still be
+        waiting on them. Settled calls still count as sent.
+        """
+        with self._writing(wait=30.0) as db:
+            now = self._clock()
+            db.execute(
+                "DELETE FROM processes WHERE heartbeat_at < ? AND owner != ?",
+                [now - stale_after, self.owner],
+            )
             return db.execute(
                 "UPDATE calls SET outcome = 'interrupted', detail = 'the bot stopped mid-call'"
-                " WHERE outcome = ?",
-                [PENDING],
+                f" WHERE outcome = '{PENDING}' AND CASE WHEN owner IS NULL THEN at < ?"
+                " ELSE owner != ? AND owner NOT IN (SELECT owner FROM processes) END",
+                [now - PENDING_LIMIT_SECONDS, self.owner],
             ).rowcount
 
+    @_guarded
     def check(self) -> str:
         """Answer the integrity check result ('ok' when healthy); raise when unusable."""
         return self._db().execute("PRAGMA quick_check").fetchone()[0]
 
     # --- links -------------------------------------------------------------------------
 
+    @_guarded
     def get_link(self, user_id: str) -> Link | None:
         """The extension linked to a Slack user, if any."""
         # Read on every dial: plain SQL, as sqlite_utils' rows_where also reads sqlite_master.
@@ -247,6 +398,7 @@ class Store:
         row = self._db().execute(sql, [user_id]).fetchone()
         return Link(*row) if row else None
 
+    @_guarded
     def users_with_extension(self, extension: str) -> list[str]:
         """Slack user IDs linked to an extension (normally one)."""
         rows = self._db().execute(
@@ -254,14 +406,17 @@ class Store:
         )
         return [row[0] for row in rows]
 
+    @_guarded
     def list_links(self) -> list[Link]:
         """Every link, by extension."""
         return [Link(**row) for row in self._db()["links"].rows_where(order_by="extension")]
 
+    @_guarded
     def count_links(self) -> int:
         """How many users are linked."""
         return self._db()["links"].count
 
+    @_guarded
     def set_link(self, user_id: str, extension: str, linked_by: str) -> Link | None:
         """Link or re-link a user; answer the link it replaced, if any."""
         with self._writing() as db:
@@ -277,6 +432,7 @@ class Store:
             )
         return Link(**rows[0]) if rows else None
 
+    @_guarded
     def remove_link(self, user_id: str) -> Link | None:
         """Unlink a user; answer the link removed, or None when there was none."""
         with self._writing() as db:
@@ -287,19 +443,31 @@ class Store:
 
     # --- requests already handled -----------------------------------------------------------
 
-    def claim(self, key: str, *, keep_seconds: float = HANDLED_KEEP_SECONDS) -> bool:
+    @_guarded
+    def claim(
+        self,
+        key: str,
+        *more_keys: str,
+        keep_seconds: float = HANDLED_KEEP_SECONDS,
+        wait: float = CLAIM_WAIT_SECONDS,
+    ) -> bool:
         """Record that the request named `key` is being acted on; False if one already was.
 
-        The check and the record are one transaction, so two processes on one file (a rolling
-        deploy) cannot both claim the same request.
+        A request may have several names (a Socket Mode envelope and the payload it carries):
+        it is a repeat if any of them was claimed, and all of them are recorded. The check and
+        the record are one transaction, so two processes on one file (a rolling deploy) cannot
+        both claim the same request.
         """
-        with self._writing() as db:
+        with self._writing(wait=wait) as db:
             now = self._clock()
             db.execute("DELETE FROM handled WHERE at < ?", [now - keep_seconds])
-            inserted = db.execute(
-                "INSERT OR IGNORE INTO handled (key, at) VALUES (?, ?)", [key, now]
-            )
-            return inserted.rowcount == 1
+            fresh = True
+            for name in (key, *more_keys):
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO handled (key, at) VALUES (?, ?)", [name, now]
+                )
+                fresh = fresh and inserted.rowcount == 1
+            return fresh
 
     # --- the call log and the budgets counted from it -------------------------------------
 
@@ -311,6 +479,7 @@ class Store:
         sql = f"INSERT INTO calls ({columns}) VALUES ({marks})"
         return db.execute(sql, list(row.values())).lastrowid
 
+    @_guarded
     def record_refusal(
         self,
         user_id: str,
@@ -336,6 +505,7 @@ class Store:
                 detail=detail[:500],
             )
 
+    @_guarded
     def reserve_call(
         self,
         user_id: str,
@@ -362,7 +532,7 @@ class Store:
                 self._insert_call(db, now, **attempt, outcome=f"held_{held.reason}", detail=why)
                 return held
             call_id = self._insert_call(
-                db, now, **attempt, outcome=PENDING, sent=1, detail=detail[:500]
+                db, now, **attempt, outcome=PENDING, sent=1, detail=detail[:500], owner=self.owner
             )
             return Reserved(call_id)
 
@@ -389,11 +559,13 @@ class Store:
             return Held("pbx_rate", wait)
         return None
 
+    @_guarded
     def pbx_budget_left(self, pbx_rate: Rate) -> int:
         """Requests the PBX budget still allows in its current window (read for the metrics)."""
         used = _budget_used(self._db(), self._clock(), pbx_rate, PBX_SPENT, [])
         return max(0, pbx_rate.count - used)
 
+    @_guarded
     def finish_call(
         self,
         call_id: int,
@@ -418,17 +590,20 @@ class Store:
                 },
             )
 
+    @_guarded
     def block_pbx_until(self, until: float) -> None:
         """Remember that the PBX asked us to stop (429) until `until`, across restarts."""
         with self._writing(wait=30.0) as db:
             db["pbx_state"].upsert({"key": "blocked_until", "value": until}, pk="key")
 
+    @_guarded
     def recent_calls(self, *, user_id: str | None = None, limit: int = 20) -> list[CallRecord]:
         """The newest audit rows, optionally for one user."""
         where, args = ("user_id = ?", [user_id]) if user_id else (None, [])
         rows = self._db()["calls"].rows_where(where, args, order_by="at desc, id desc", limit=limit)
         return [_record(row) for row in rows]
 
+    @_guarded
     def recent_calls_with_outcomes(
         self, outcomes: tuple[str, ...], *, limit: int = 5
     ) -> list[CallRecord]:
@@ -439,6 +614,7 @@ class Store:
         )
         return [_record(row) for row in rows]
 
+    @_guarded
     def prune_calls(self, older_than_days: int) -> int:
         """Delete audit rows older than the retention period; answer how many went."""
         cutoff = self._clock() - older_than_days * 86400
@@ -446,11 +622,12 @@ class Store:
             return db.execute("DELETE FROM calls WHERE at < ?", [cutoff]).rowcount
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection (the next call on this thread opens a fresh one)."""
         db = getattr(self._local, "db", None)
+        self._local.db = None
         if db is not None:
-            db.conn.close()
-            self._local.db = None
+            with suppress(sqlite3.Error):
+                db.conn.close()
 
 
 def _duplicate_hold(

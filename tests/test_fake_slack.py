@@ -218,15 +218,16 @@ async def test_response_url_handles_concurrent_keep_alive_posts(fake_slack: Fake
 
 def test_slash_command_body_is_encoded_like_slack() -> None:
     """'+' becomes %2B, spaces '+', and the fields match the dict payload."""
-    body = slash_command_body(
-        "/dial", "+1 580-867-5309", user_id="U1", response_url="https://x/response/1"
-    )
+    fields = {"user_id": "U1", "response_url": "https://x/response/1", "trigger_id": "1.2.ab"}
+    body = slash_command_body("/dial", "+1 580-867-5309", **fields)
     assert "command=%2Fdial" in body and "text=%2B1+580-867-5309" in body
     decoded = dict(urllib.parse.parse_qsl(body))
-    payload = slash_command_payload(
-        "/dial", "+1 580-867-5309", user_id="U1", response_url="https://x/response/1"
-    )
+    payload = slash_command_payload("/dial", "+1 580-867-5309", **fields)
     assert decoded == payload
+    first, second = (
+        slash_command_payload("/dial", "", user_id="U1", response_url="") for _ in "ab"
+    )
+    assert first["trigger_id"] != second["trigger_id"], "each request has its own, as from Slack"
     assert payload["text"] == "+1 580-867-5309" and payload["is_enterprise_install"] == "false"
 
 

@@ -5,12 +5,23 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bot.config import Rate
-from bot.store import Held, Reserved, Store, StoreBusy, WouldWait
+from bot.store import (
+    PENDING_LIMIT_SECONDS,
+    STALE_SECONDS,
+    Held,
+    Reserved,
+    Store,
+    StoreBusy,
+    StoreFailed,
+    WouldWait,
+)
 
 ROOMY = Rate(100, 60)
 
@@ -193,14 +204,80 @@ def test_a_locked_database_fails_clearly_and_writes_nothing(store: Store) -> Non
 
 
 def test_calls_left_pending_by_a_crash_are_settled_but_still_counted(
-    store: Store, clock: Clock
+    tmp_path: Path, clock: Clock
 ) -> None:
-    reserve(store)
+    path = str(tmp_path / "dialer.db")
+    crashed = Store(path, clock=clock, owner="crashed")
+    crashed.heartbeat()
+    reserve(crashed)
+    clock.now += STALE_SECONDS + 1  # its heartbeat went stale: the process is gone
+    store = Store(path, clock=clock)
     assert store.settle_interrupted() == 1
     record = store.recent_calls()[0]
     assert record.outcome == "interrupted"
     held = reserve(store, user="U2", pbx_rate=Rate(1, 900))
     assert isinstance(held, Held) and held.reason == "pbx_rate"
+
+
+def test_a_live_process_keeps_its_calls_in_flight(tmp_path: Path, clock: Clock) -> None:
+    """A rolling upgrade: the starting process leaves the draining one's pending call alone."""
+    path = str(tmp_path / "dialer.db")
+    draining, starting = Store(path, clock=clock, owner="A"), Store(path, clock=clock, owner="B")
+    draining.heartbeat()
+    first = reserve(draining)
+    assert isinstance(first, Reserved)
+    starting.heartbeat()
+    clock.now += STALE_SECONDS - 1
+    assert starting.settle_interrupted() == 0
+    assert [r.outcome for r in starting.recent_calls()] == ["pending"]
+    # The duplicate guard and the budgets see the other process's call in flight.
+    # 14 s after it began: past the 10-second window, yet it is still in flight.
+    assert reserve(starting) == Held("duplicate", 10)
+    assert reserve(starting, dest="+15551234567", user_rate=Rate(1, 60)).reason == "user_rate"
+    # Its heartbeat keeps it alive; it finishes its own call.
+    draining.heartbeat()
+    clock.now += STALE_SECONDS - 1
+    assert starting.settle_interrupted() == 0
+    draining.finish_call(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=9)
+    assert starting.recent_calls(user_id="U1", limit=5)[-1].outcome == "placed"
+
+
+def test_a_process_that_stops_beating_is_settled_and_one_that_left_is_forgotten(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = str(tmp_path / "dialer.db")
+    gone, left, me = (Store(path, clock=clock, owner=name) for name in ("gone", "left", "me"))
+    for store in (gone, left, me):
+        store.heartbeat()
+    reserve(gone, user="U1")
+    reserve(me, user="U3")
+    left.leave()
+    left.heartbeat()  # one still on its way: it does not bring the row back
+    clock.now += STALE_SECONDS / 2
+    me.heartbeat()
+    assert me.settle_interrupted() == 0  # "gone" is only late, not yet stale
+    clock.now += STALE_SECONDS
+    me.heartbeat()
+    assert me.settle_interrupted() == 1
+    assert {r.user_id: r.outcome for r in me.recent_calls()} == {
+        "U1": "interrupted",
+        "U3": "pending",
+    }
+    with closing(sqlite3.connect(path)) as conn:
+        assert [row[0] for row in conn.execute("SELECT owner FROM processes")] == ["me"]
+        assert conn.execute("SELECT owner FROM calls WHERE user_id = 'U3'").fetchone() == ("me",)
+
+
+def test_pending_calls_from_before_owners_are_settled_only_when_old(
+    store: Store, clock: Clock
+) -> None:
+    """A call logged by a version that recorded no owner may belong to a live old process."""
+    reserve(store)
+    with closing(sqlite3.connect(store.path, isolation_level=None)) as conn:
+        conn.execute("UPDATE calls SET owner = NULL")
+    assert store.settle_interrupted() == 0
+    clock.now += PENDING_LIMIT_SECONDS + 1
+    assert store.settle_interrupted() == 1
 
 
 def test_without_waiting_a_locked_write_fails_at_once(store: Store) -> None:
@@ -234,3 +311,83 @@ def test_a_claim_is_forgotten_after_it_is_kept_long_enough(store: Store, clock: 
     assert store.claim("event:Ev1", keep_seconds=600) is False
     clock.now += 602
     assert store.claim("event:Ev1", keep_seconds=600) is True
+
+
+def test_a_request_with_several_names_is_a_repeat_if_any_was_claimed(store: Store) -> None:
+    """A Socket Mode envelope: its envelope_id and its payload's trigger_id, in one claim."""
+    assert store.claim("envelope:E1", "trigger:T1") is True
+    assert store.claim("envelope:E2", "trigger:T1") is False  # redelivered under a new envelope
+    assert store.claim("envelope:E2") is False  # ...whose id was recorded too
+    assert store.claim("envelope:E1", "trigger:T2") is False
+
+
+def test_a_claim_gives_up_quickly_when_another_writer_holds_the_file(store: Store) -> None:
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreBusy):
+            store.claim("trigger:T1")
+        assert time.monotonic() - started < 1.0
+    finally:
+        other.execute("ROLLBACK")
+    assert store.claim("trigger:T1") is True
+
+
+def read_only_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on the store's new connections open the file read-only (as for a chmod 444)."""
+    connect = sqlite3.connect
+
+    def read_only(path: str, **kwargs: object) -> sqlite3.Connection:
+        return connect(f"file:{path}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr("bot.store.sqlite3.connect", read_only)
+
+
+def test_a_read_only_file_is_named_and_the_store_recovers_when_it_is_writable(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.close()
+    read_only_connections(monkeypatch)
+    assert store.get_link("U1") is None  # reading still works
+    with pytest.raises(StoreFailed) as failed:
+        store.set_link("U1", "309", "UADMIN")
+    assert failed.value.cause == "read-only"
+    assert "DIALER_DB is read-only (attempt to write a readonly database)" in str(failed.value)
+    monkeypatch.undo()  # writable again
+    assert store.set_link("U1", "309", "UADMIN") is None
+    assert store.get_link("U1").extension == "309"
+
+
+def test_a_connection_opened_while_read_only_does_not_outlive_it(store: Store) -> None:
+    """One opened for a read while the file was read-only stays so: a write replaces it."""
+    read_only = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, isolation_level=None)
+    store._local.db = sqlite_utils.Database(read_only)
+    assert store.set_link("U1", "309", "UADMIN") is None
+    assert store.get_link("U1").extension == "309"
+
+
+def test_a_full_disk_is_named_nothing_is_half_written_and_the_store_recovers(
+    store: Store,
+) -> None:
+    db = store._db()
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+    with pytest.raises(StoreFailed) as failed:
+        for n in range(200):  # fill the last free pages, then one more
+            store.record_refusal(
+                f"U{n}", extension=None, destination=None, surface="slash", outcome="x" * 900
+            )
+    assert failed.value.cause == "full"
+    assert "the disk holding DIALER_DB is full (database or disk is full)" in str(failed.value)
+    written = len(store.recent_calls(limit=500))
+    with closing(sqlite3.connect(store.path)) as conn:
+        assert conn.execute("SELECT count(*) FROM calls").fetchone() == (written,)
+    # Space again (the connection that hit the limit was replaced): the next write works.
+    assert isinstance(reserve(store, user="UNEXT"), Reserved)
+
+
+def test_an_io_error_is_a_failing_disk() -> None:
+    failing = sqlite3.OperationalError("disk I/O error")
+    failing.sqlite_errorcode = 778  # SQLITE_IOERR_WRITE
+    assert StoreFailed(failing).cause == "failing"
+    assert "check the disk" in str(StoreFailed(failing))

@@ -16,7 +16,7 @@ from bot.admins import LOOKUP_SECONDS, AdminDirectory
 from bot.config import Settings
 from bot.ids import MENTION
 from bot.retry import is_slack_unreachable
-from bot.store import StoreBusy
+from bot.store import StoreBusy, StoreFailed
 from bot.store_runner import StoreRunner
 
 EMAIL = re.compile(r"^(?:<mailto:)?([^\s<>|@]+@[^\s<>|@]+\.[^\s<>|@]+)(?:\|[^>]*)?>?$")
@@ -104,7 +104,12 @@ def register(app: AsyncApp, settings: Settings, db: StoreRunner, admins: AdminDi
             await ack(text=request.problem, response_type="ephemeral")
             return
         if request.action == "show":
-            link = await db.run(store.get_link, user_id)
+            try:
+                link = await db.run(store.get_link, user_id)
+            except (StoreBusy, StoreFailed) as error:
+                log.error("/dial-link by %s not answered: %s", user_id, error)
+                await ack(text=messages.database_unavailable(), response_type="ephemeral")
+                return
             await ack(text=messages.link_shown(link), response_type="ephemeral")
             return
         if not await admins.is_admin(user_id):
@@ -124,6 +129,10 @@ def register(app: AsyncApp, settings: Settings, db: StoreRunner, admins: AdminDi
             text = await _admin_action(request, user_id)
         except StoreBusy:
             text = "The link database is busy right now, so nothing changed. Please try again."
+        except StoreFailed as error:
+            log.error("/dial-link %s by %s not done: %s", request.action, user_id, error)
+            changes = request.action in ("link", "remove")
+            text = messages.link_not_saved() if changes else messages.database_unavailable()
         await ack(text=text, response_type="ephemeral")
 
     async def _admin_action(request: LinkCommand, admin_id: str) -> str:

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.home import HomePublisher
 from bot.listeners.respond import reply
 from bot.metrics import slack_call_failed
-from bot.store import StoreBusy
+from bot.store import StoreBusy, StoreFailed
 from bot.store_runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,12 @@ def register(
     ) -> None:
         await ack()
         user_id = body["user"]["id"]
-        link = await db.run(db.store.get_link, user_id)
+        try:
+            link = await db.run(db.store.get_link, user_id)
+        except (StoreBusy, StoreFailed) as error:
+            log.error("link request by %s not handled: %s", user_id, error)
+            await tell(user_id, body, respond, messages.database_unavailable())
+            return
         if link is not None:
             await tell(user_id, body, respond, messages.link_shown(link))
             return
@@ -121,6 +126,12 @@ def register(
             await ack(
                 response_action="errors",
                 errors={views.EXTENSION_BLOCK: "The link database is busy; try again."},
+            )
+            return
+        except StoreFailed as error:
+            log.error("link by %s from the modal not saved: %s", admin_id, error)
+            await ack(
+                response_action="errors", errors={views.EXTENSION_BLOCK: messages.link_not_saved()}
             )
             return
         others = [

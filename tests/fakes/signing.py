@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import secrets
 import time
 import urllib.error
 import urllib.parse
@@ -17,6 +19,18 @@ DEFAULT_CHANNEL_ID = "C0123ABCD"
 DEFAULT_APP_ID = "A0123ABCD"
 VERIFICATION_TOKEN = "XXXX"
 
+_serial = itertools.count(1)
+
+
+def new_trigger_id() -> str:
+    """A fresh trigger_id: Slack gives every command and interaction its own."""
+    return f"{int(time.time())}.{next(_serial)}.{secrets.token_hex(4)}"
+
+
+def new_event_id() -> str:
+    """A fresh event_id, as Slack gives every event it delivers (and keeps for its retries)."""
+    return f"Ev{next(_serial):04d}{secrets.token_hex(5).upper()}"
+
 
 def slash_command_payload(
     command: str,
@@ -27,7 +41,7 @@ def slash_command_payload(
     response_url: str,
     team_id: str = DEFAULT_TEAM_ID,
     channel_id: str = DEFAULT_CHANNEL_ID,
-    trigger_id: str = "111.222.abc",
+    trigger_id: str | None = None,
 ) -> dict[str, str]:
     """Return the fields of a slash command as a dict of strings, in Slack's order."""
     return {
@@ -43,7 +57,7 @@ def slash_command_payload(
         "api_app_id": DEFAULT_APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
     }
 
 
@@ -56,7 +70,7 @@ def slash_command_body(
     response_url: str,
     team_id: str = DEFAULT_TEAM_ID,
     channel_id: str = DEFAULT_CHANNEL_ID,
-    trigger_id: str = "111.222.abc",
+    trigger_id: str | None = None,
 ) -> str:
     """Return a slash command form-encoded like Slack does ('+' -> %2B, space -> '+')."""
     fields = slash_command_payload(
@@ -98,7 +112,7 @@ def message_action_payload(
         "user": {"id": user_id, "name": user_name},
         "channel": {"id": channel_id, "name": "general"},
         "callback_id": callback_id,
-        "trigger_id": "111.222.xxx",
+        "trigger_id": new_trigger_id(),
         "message_ts": message_ts,
         "message": message,
         "response_url": response_url,
@@ -129,7 +143,7 @@ def block_actions_payload(
             "channel_id": channel_id,
             "is_ephemeral": True,
         },
-        "trigger_id": "111.222.valid",
+        "trigger_id": new_trigger_id(),
         "team": {"id": team_id, "domain": "acme"},
         "channel": {"id": channel_id, "name": "general"},
         "response_url": response_url,
@@ -184,6 +198,13 @@ def post_signed(
     if signature is not None:
         headers["X-Slack-Signature"] = signature
     headers.update(extra_headers or {})
+    return post_raw(url, body, headers, timeout=timeout)
+
+
+def post_raw(
+    url: str, body: str, headers: dict[str, str], *, timeout: float = 10.0
+) -> tuple[int, str, float]:
+    """POST a body with exactly these headers (a replay sends a request's own again)."""
     request = urllib.request.Request(url, data=body.encode("utf-8"), headers=headers, method="POST")
     started = time.perf_counter()
     try:
@@ -207,7 +228,7 @@ def event_callback_body(
             "api_app_id": DEFAULT_APP_ID,
             "event": event,
             "type": "event_callback",
-            "event_id": event_id or f"Ev{int(time.time() * 1000)}",
+            "event_id": event_id or new_event_id(),
             "event_time": int(time.time()),
             "authorizations": [
                 {
@@ -301,7 +322,7 @@ def global_shortcut_payload(*, user_id: str, callback_id: str) -> dict[str, Any]
         "team": {"id": DEFAULT_TEAM_ID, "domain": "acme"},
         "user": {"id": user_id, "username": "jdoe", "team_id": DEFAULT_TEAM_ID},
         "callback_id": callback_id,
-        "trigger_id": "222.333.global",
+        "trigger_id": new_trigger_id(),
     }
 
 
@@ -322,7 +343,7 @@ def home_button_payload(*, user_id: str, action_id: str, value: str = "") -> dic
         "api_app_id": DEFAULT_APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": {"type": "view", "view_id": "VHOME0001"},
-        "trigger_id": "333.444.home",
+        "trigger_id": new_trigger_id(),
         "team": {"id": DEFAULT_TEAM_ID, "domain": "acme"},
         "view": {"id": "VHOME0001", "type": "home", "callback_id": "", "private_metadata": ""},
         "actions": [action],
@@ -360,7 +381,7 @@ def view_submission_payload(
         "user": {"id": user_id, "username": "jdoe", "name": "jdoe", "team_id": DEFAULT_TEAM_ID},
         "api_app_id": DEFAULT_APP_ID,
         "token": VERIFICATION_TOKEN,
-        "trigger_id": "555.666.submit",
+        "trigger_id": new_trigger_id(),
         "view": {
             "id": view_id,
             "team_id": DEFAULT_TEAM_ID,

@@ -12,11 +12,17 @@ Reconnect timing with slack_sdk's aiohttp ``SocketModeClient`` (what Bolt's
 * ``drop()`` (default: TCP connection aborted, no close frame, like a network failure) is only
   noticed by the client's session monitor, which wakes every ``ping_interval`` seconds: expect
   a reconnect after roughly 1-2 x ``ping_interval``. Tests pass a small ``ping_interval``.
+
+Like Slack with several connections open (two processes during an upgrade), ``spread = True``
+sends envelopes round-robin over every live connection, and ``redeliver = True`` resends an
+envelope that was not acked when its connection closed to another connection (same
+``envelope_id``, ``retry_attempt`` one higher).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -55,7 +61,16 @@ class FakeSocketMode:
         self._sent: dict[str, dict[str, Any]] = {}
         self._sent_at: dict[str, float] = {}
         self._acks: dict[str, dict[str, Any]] = {}
+        self._every_ack: dict[str, list[dict[str, Any]]] = {}
         self._acked_at: dict[str, float] = {}
+        #: Send envelopes round-robin over every live connection (else to the newest).
+        self.spread = False
+        #: Resend envelopes left unacked by a connection that closed, to another connection.
+        self.redeliver = False
+        self.redelivered: list[str] = []
+        self._next = 0
+        self._sent_on: dict[str, _Connection] = {}
+        self._undelivered: list[dict[str, Any]] = []
         self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -130,15 +145,17 @@ class FakeSocketMode:
         payload: dict[str, Any],
         *,
         accepts_response_payload: bool = True,
+        envelope_id: str | None = None,
         retry_attempt: int = 0,
         retry_reason: str = "",
     ) -> str:
         """Send an envelope to the newest live connection (waiting up to 5 s for one).
 
         An Events API retry is a new envelope carrying the same payload (the same event_id)
-        with `retry_attempt` counting up and a `retry_reason` such as "timeout".
+        with `retry_attempt` counting up and a `retry_reason` such as "timeout"; give an earlier
+        `envelope_id` too to redeliver the very envelope, as Slack does after a lost ack.
         """
-        envelope_id = str(uuid.uuid4())
+        envelope_id = envelope_id or str(uuid.uuid4())
         envelope = {
             "envelope_id": envelope_id,
             "type": type,
@@ -151,11 +168,16 @@ class FakeSocketMode:
         return envelope_id
 
     def send_raw(self, message: dict[str, Any]) -> None:
-        """Send any JSON message to the newest live connection (recording envelope send time)."""
+        """Send any JSON message to a live connection (recording envelope send time)."""
         self.wait_connected(timeout=5.0)
         with self._cond:
-            conn = self._live[-1]
+            conn = self._pick()
         self._run(self._send(conn, message), timeout=5)
+
+    def sent(self, envelope_id: str) -> dict[str, Any]:
+        """The envelope as last sent (a redelivery has a higher retry_attempt)."""
+        with self._cond:
+            return self._sent[envelope_id]
 
     def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
         """Return the ack {"envelope_id", optional "payload"}; AssertionError if none in time."""
@@ -170,6 +192,20 @@ class FakeSocketMode:
                     )
                 self._cond.wait(remaining)
             return self._acks[envelope_id]
+
+    def wait_acks(self, envelope_id: str, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Every ack of an envelope sent more than once, once there are `count` of them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._every_ack.get(envelope_id, [])) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"envelope {envelope_id} acked {len(self._every_ack.get(envelope_id, []))}"
+                        f" time(s) within {timeout}s, wanted {count}"
+                    )
+                self._cond.wait(remaining)
+            return list(self._every_ack[envelope_id])
 
     def ack_latency(self, envelope_id: str) -> float | None:
         """Return seconds from sending the envelope to receiving its ack, or None if not acked."""
@@ -221,13 +257,42 @@ class FakeSocketMode:
             await self._runner.cleanup()
             self._runner = None
 
+    def _pick(self) -> _Connection:
+        """The connection for the next message (call with the condition held)."""
+        if not self.spread:
+            return self._live[-1]
+        self._next += 1
+        return self._live[self._next % len(self._live)]
+
     async def _send(self, conn: _Connection, message: dict[str, Any]) -> None:
         envelope_id = message.get("envelope_id")
         if envelope_id is not None:
             with self._cond:
                 self._sent[envelope_id] = message
-                self._sent_at[envelope_id] = time.perf_counter()
+                self._sent_at.setdefault(envelope_id, time.perf_counter())  # the first send
+                self._sent_on[envelope_id] = conn
         await conn.ws.send_str(json.dumps(message))
+
+    async def _redeliver(self, closed: _Connection) -> None:
+        """Resend what `closed` left unacked to another live connection, as Slack does."""
+        with self._cond:
+            unacked = [
+                self._sent[envelope_id]
+                for envelope_id, conn in self._sent_on.items()
+                if conn is closed and envelope_id not in self._acks
+            ]
+            self._undelivered.extend(unacked)
+            if not self._live:
+                return  # sent when a connection opens
+            waiting, self._undelivered = self._undelivered, []
+        for envelope in waiting:
+            retry = {**envelope, "retry_attempt": envelope["retry_attempt"] + 1}
+            retry["retry_reason"] = "timeout"
+            with self._cond:
+                conn = self._pick()
+                self.redelivered.append(envelope["envelope_id"])
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self._send(conn, retry)
 
     async def _drop(self, conn: _Connection, graceful: bool) -> None:
         if graceful:
@@ -247,6 +312,9 @@ class FakeSocketMode:
         with self._cond:
             self._live.append(conn)
             self._cond.notify_all()
+            waiting = bool(self._undelivered)
+        if waiting and self.redeliver:
+            await self._redeliver(conn)
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -257,6 +325,8 @@ class FakeSocketMode:
                 if conn in self._live:
                     self._live.remove(conn)
                 self._cond.notify_all()
+            if self.redeliver:
+                await self._redeliver(conn)
         return ws
 
     def _record(self, data: str) -> None:
@@ -273,4 +343,6 @@ class FakeSocketMode:
             if envelope_id is not None and envelope_id not in self._acks:
                 self._acks[envelope_id] = message
                 self._acked_at[envelope_id] = now
+            if envelope_id is not None:
+                self._every_ack.setdefault(envelope_id, []).append(message)
             self._cond.notify_all()

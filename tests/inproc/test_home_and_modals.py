@@ -103,12 +103,11 @@ def test_redial_from_home_places_the_call_again_after_checking_it(any_world: Wor
 
 def test_global_shortcut_and_home_button_open_the_dial_modal(any_world: World) -> None:
     world = any_world
-    status, _ = world.interact(
-        global_shortcut_payload(user_id="UALICE001", callback_id="dial_from_modal")
-    )
+    shortcut = global_shortcut_payload(user_id="UALICE001", callback_id="dial_from_modal")
+    status, _ = world.interact(shortcut)
     assert status == 200
     opened = world.slack.wait_for_calls("views.open")[0].params
-    assert opened["trigger_id"] == "222.333.global"
+    assert opened["trigger_id"] == shortcut["trigger_id"]
     assert opened["view"]["callback_id"] == "dial_modal"
     world.interact(home_button_payload(user_id="UALICE001", action_id="open_dial_modal"))
     assert len(world.slack.wait_for_calls("views.open", count=2)) == 2
