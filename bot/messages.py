@@ -683,6 +683,19 @@ def slack_unreachable() -> str:
     return "I couldn't reach Slack just now, so that didn't work. Please try again in a minute."
 
 
+# --- the link form and link requests (plain text where a form shows it) ----------------------
+
+#: The link form's field error for someone who is not an admin (plain text).
+ONLY_ADMINS_LINK = "Only admins can link extensions."
+#: The link form's field error when no person was picked (plain text).
+PICK_A_PERSON = "Pick a person."
+
+
+def link_store_busy() -> str:
+    """Another writer held the database too long: no link changed (plain text)."""
+    return "The link database is busy right now, so nothing changed. Please try again."
+
+
 # --- the database can't be used (read-only, full or failing) ---------------------------------
 
 

@@ -128,7 +128,7 @@ def register(app: AsyncApp, settings: Settings, db: StoreRunner, admins: AdminDi
         try:
             text = await _admin_action(request, user_id)
         except StoreBusy:
-            text = "The link database is busy right now, so nothing changed. Please try again."
+            text = messages.link_store_busy()
         except StoreFailed as error:
             log.error("/dial-link %s by %s not done: %s", request.action, user_id, error)
             changes = request.action in ("link", "remove")

@@ -72,7 +72,7 @@ def register(
         if time.monotonic() - asked_at.get(user_id, -1e9) < REQUEST_COOLDOWN_SECONDS:
             await tell(user_id, body, respond, messages.link_already_requested())
             return
-        text = f"<@{user_id}> asked to be linked to a phone extension."
+        text = messages.link_requested_by(user_id)
         delivered = [
             admin
             for admin in sorted(settings.admins)
@@ -109,7 +109,7 @@ def register(
         if not await admins.is_admin(admin_id):
             await ack(
                 response_action="errors",
-                errors={views.EXTENSION_BLOCK: "Only admins can link extensions."},
+                errors={views.EXTENSION_BLOCK: messages.ONLY_ADMINS_LINK},
             )
             return
         problem = extensions.linkable_problem(extension, settings.default_region)
@@ -118,14 +118,14 @@ def register(
             await ack(response_action="errors", errors={views.EXTENSION_BLOCK: refused})
             return
         if not user_id:
-            await ack(response_action="errors", errors={views.USER_BLOCK: "Pick a person."})
+            await ack(response_action="errors", errors={views.USER_BLOCK: messages.PICK_A_PERSON})
             return
         try:
             previous = await db.run(db.store.set_link, user_id, extension, admin_id)
         except StoreBusy:
             await ack(
                 response_action="errors",
-                errors={views.EXTENSION_BLOCK: "The link database is busy; try again."},
+                errors={views.EXTENSION_BLOCK: messages.link_store_busy()},
             )
             return
         except StoreFailed as error:
