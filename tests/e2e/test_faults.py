@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import signal
 import sqlite3
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.botproc import free_port
-from tests.e2e.conftest import PBX_KEY, SIGNING_SECRET, World
+from tests.e2e.conftest import BOT_TOKEN, PBX_KEY, SIGNING_SECRET, World
 from tests.fakes.pbx import FakePbx
 from tests.fakes.signing import post_signed, slash_command_body
 from tests.fakes.slack import FakeSlack
@@ -60,12 +61,43 @@ def assert_next_dial_is_normal(world: World, number: str, user: str = "UCAROL001
     assert world.bot.proc.poll() is None, "the bot died"
 
 
+#: Every fault here runs with JSON logs, and every line the bot prints must parse: an operator
+#: shipping them to a log store must never get a half-line, a traceback or a raw newline.
+JSON_LOGS = {"DIALER_LOG_FORMAT": "json"}
+
+
+def assert_json_lines(setup: World) -> None:
+    """Every line the bot printed is one JSON object with the standard fields, and no secret."""
+    if setup.bot is None:
+        return
+    for line in setup.bot.log.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"not a JSON log line: {line!r}") from None
+        assert isinstance(record, dict), line
+        assert record.keys() >= {"time", "level", "logger", "message"}, line
+    assert PBX_KEY not in setup.bot.log, "the PBX key leaked into the log"
+    assert BOT_TOKEN not in setup.bot.log, "the bot token leaked into the log"
+
+
 def started_world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack, **env: str) -> World:
-    """A World with extra settings, started and with the standard users linked."""
+    """A World with extra settings (and JSON logs), started, the standard users linked."""
     setup = World(tmp_path, pbx, slack)
     seed_links(setup.db_path)
-    setup.start(**env)
+    setup.start(**{**JSON_LOGS, **env})
     return setup
+
+
+@pytest.fixture
+def world(tmp_path: Path, pbx: FakePbx, slack: FakeSlack) -> Iterator[World]:
+    """The standard running bot, logging JSON; every line is checked when the test ends."""
+    setup = started_world(tmp_path, pbx, slack)
+    try:
+        yield setup
+    finally:
+        setup.stop()
+        assert_json_lines(setup)
 
 
 @pytest.fixture
@@ -85,8 +117,7 @@ def cleanup() -> Iterator[list[World]]:
     yield worlds
     for setup in worlds:
         setup.stop()
-        if setup.bot is not None:
-            assert PBX_KEY not in setup.bot.log, "the PBX key leaked into the log"
+        assert_json_lines(setup)
 
 
 # --- the PBX ----------------------------------------------------------------------------------
