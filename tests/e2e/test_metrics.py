@@ -99,7 +99,7 @@ def test_http_mode_counts_a_placed_a_refused_and_a_failed_call(world: World) -> 
     assert "had a problem" in world.final_reply(failed)
 
     scrape = Scrape(f"http://127.0.0.1:{world.port}/metrics")
-    assert_three_attempts_counted(scrape, world.db_path, commands=3 + 3)  # links, dials
+    assert_three_attempts_counted(scrape, world.db_path, commands=3)  # the three dials
     assert sent_to_pbx(world.db_path) == 2  # the refusal spent nothing
 
 
