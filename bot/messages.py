@@ -539,7 +539,8 @@ def call_log(records: list[CallRecord], user_id: str | None) -> str:
     if not records:
         return f"No calls logged{scope} yet."
     lines = [
-        f"• {r.at_utc} <@{r.user_id}> ext {r.extension or '—'} → {r.destination or '—'} "
+        f"• {r.at_utc} {f'<@{r.user_id}>' if r.user_id else 'no one'} "
+        f"ext {r.extension or '—'} → {r.destination or '—'} "
         f"via {r.surface}: *{r.outcome}*" + (f" ({r.pbx_status})" if r.pbx_status else "")
         for r in records
     ]
@@ -642,7 +643,7 @@ def extension_refused(problem: Problem, *, plain: bool = False) -> str:
 # --- the Workflow Builder step "Place a call" -------------------------------------------------
 
 
-def workflow_needs_interactor() -> str:
+def workflow_needs_interactor(facts: Facts | None = None) -> str:
     """A run of the step that no person started (a scheduled or event-triggered workflow)."""
     return (
         "The Place a call step needs someone to start it: it rings the phones of the person "

@@ -50,6 +50,7 @@ class Outcome(StrEnum):
     REFUSED_COLLEAGUE_UNLINKED = "refused_colleague_unlinked"
     REFUSED_OWN_EXTENSION = "refused_own_extension"
     REFUSED_NO_NUMBER = "refused_no_number"
+    REFUSED_NO_INTERACTOR = "refused_no_interactor"
     REFUSED_STORE_BUSY = "refused_store_busy"
     REFUSED_STORE_FAILED = "refused_store_failed"
     # Held by the duplicate guard or a budget: nothing was sent this time.
@@ -147,6 +148,9 @@ OUTCOMES: dict[Outcome, OutcomeInfo] = {
     ),
     Outcome.REFUSED_OWN_EXTENSION: _refused("refused (own extension)", messages.own_extension),
     Outcome.REFUSED_NO_NUMBER: _refused("refused (no number)", messages.no_number_in_message),
+    Outcome.REFUSED_NO_INTERACTOR: _refused(
+        "refused (workflow run no one started)", messages.workflow_needs_interactor, _WARN
+    ),
     Outcome.REFUSED_STORE_BUSY: _refused("refused (call log busy)", messages.store_busy, _WARN),
     Outcome.REFUSED_STORE_FAILED: _refused(
         "refused (call log unavailable)", messages.store_failed, _ERROR

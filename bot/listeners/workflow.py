@@ -150,9 +150,10 @@ def register(app: AsyncApp, service: DialService, bot_client: AsyncWebClient) ->
         if claimed is False:
             log.info("place_call run %s already handled; this delivery is ignored", execution_id)
             return
-        if user_id is None:
-            log.warning("place_call run %s has no interactor: failed, nothing sent", execution_id)
-            await _fail(fail, messages.workflow_needs_interactor())
+        if user_id is None:  # audited as no one's: whose phone would ring is the point
+            nobody = CallRequest("", "", Surface.WORKFLOW, context=run_context(event))
+            refused = await service.refuse(nobody, Outcome.REFUSED_NO_INTERACTOR)
+            await _fail(fail, refused.plain)
             return
         replies = StepReplies(complete, fail, bot_client, user_id)
         if isinstance(claimed, Answer):

@@ -141,6 +141,13 @@ def no_interactor_fails_and_sends_nothing(step: StepDriver) -> None:
     assert step.pbx.requests == 0
     assert step.slack.calls_to("chat.postMessage") == []
     assert step.completions(run) == [end]
+    [row] = step.audit_rows()  # audited as no one's, never as the user the workflow named
+    assert (row["user_id"], row["surface"], row["outcome"]) == (
+        "",
+        "workflow",
+        "refused_no_interactor",
+    )
+    assert "execution=" in row["detail"]
 
 
 def unlinked_interactor_is_told_what_to_do(step: StepDriver) -> None:
