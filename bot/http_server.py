@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -55,7 +56,7 @@ def verified_text(raw: bytes, headers: dict, verifier: SignatureVerifier) -> str
 def bolt_request(text: str, request: web.Request) -> AsyncBoltRequest:
     """Bolt's request for a verified body; Refused (400) if Bolt cannot read its fields."""
     try:
-        return AsyncBoltRequest(
+        bolt = AsyncBoltRequest(
             body=text,
             query=request.query_string,
             headers=request.headers,  # type: ignore[arg-type]
@@ -63,6 +64,27 @@ def bolt_request(text: str, request: web.Request) -> AsyncBoltRequest:
     except (ValueError, TypeError, AttributeError, KeyError) as error:
         # Not form fields, not a JSON object, or a payload= that is not one.
         raise Refused(400, f"the body cannot be read ({type(error).__name__})") from None
+    fields = _misread_form(text, bolt)
+    if fields is None:
+        return bolt
+    # Bolt takes any form body with the word "payload" in it for an interaction and finds
+    # nothing (`/dial payload`): hand it the fields, keeping the raw body it verifies.
+    bolt = AsyncBoltRequest(
+        body=fields,
+        query=request.query_string,
+        headers=request.headers,  # type: ignore[arg-type]
+        mode="socket_mode",  # the only mode that takes fields already read
+    )
+    bolt.raw_body, bolt.mode = text, "http"
+    return bolt
+
+
+def _misread_form(text: str, bolt: AsyncBoltRequest) -> dict[str, str] | None:
+    """The form fields of a body Bolt read as empty for containing "payload"; else None."""
+    if bolt.body or "payload" not in text or bolt.content_type == "application/json":
+        return None
+    fields = dict(parse_qsl(text, keep_blank_values=True))
+    return fields if fields and "payload" not in fields else None
 
 
 def log_refusal(request: web.Request, refused: Refused, size: int | None) -> None:

@@ -79,3 +79,11 @@ def test_a_message_with_fifteen_numbers_offers_only_the_dialable_ones(world: Wor
     _, click_url = world.click(buttons[-1]["action_id"], buttons[-1]["value"])
     assert "ringing" in world.final_reply(click_url, 2)
     assert [(c.extension, c.phonenumber) for c in world.pbx.calls] == [("309", "12065550145")]
+
+
+def test_a_command_whose_text_says_payload_is_read_as_a_command(world: World) -> None:
+    # Bolt reads any form body containing "payload" as an interaction; ours is refused plainly.
+    status, ack, _ = world.dial("payload")
+    assert status == 200
+    assert "couldn't read “payload” as a phone number" in ack["text"]
+    assert world.pbx.requests == 0
