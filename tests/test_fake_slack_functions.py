@@ -103,6 +103,10 @@ async def test_bolt_finishes_a_function_executed_event_with_the_events_token(
     assert response.status == 200
     # The listener runs after the ack, on this loop: wait for it off the loop.
     call = await asyncio.to_thread(fake_slack.wait_for_completion, "Fx9", 5)
+    # ... and for the listener to read the fake's answer, so no task outlives this test's loop.
+    listeners = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    if listeners:
+        await asyncio.wait(listeners, timeout=5)
     assert call.token == token
     assert call.params["outputs"] == {"caller": "UALICE001"}
     assert seen["number"] == "580-867-5309"

@@ -48,7 +48,8 @@ async def test_a_running_process_settles_the_calls_of_one_that_crashed(
         assert processes(path) == ["running"]
         await lease.leave(runner, keeper)
     assert processes(path) == []
-    assert caplog.messages == ["1 call(s) were in flight when the bot last stopped"]
+    said = [record.getMessage() for record in caplog.records if record.name == "bot.lease"]
+    assert said == ["1 call(s) were in flight when the bot last stopped"]
     runner.close()
 
 
@@ -60,6 +61,6 @@ def test_joining_a_database_that_cannot_be_written_is_logged_not_fatal(
     read_only_connections(monkeypatch)
     with caplog.at_level(logging.ERROR, logger="bot.lease"):
         lease.join(store)
-    [line] = caplog.messages
+    [line] = [record.getMessage() for record in caplog.records if record.name == "bot.lease"]
     assert line.startswith("DIALER_DB is read-only (attempt to write a readonly database)")
     assert line.endswith("no call will be placed until it can be written")
