@@ -26,7 +26,7 @@ from bot.dialer import WebFonesClient
 from bot.http_server import EVENTS_PATH, create_web_app, serve_http
 from bot.identity import TRY_SECONDS, SlackIdentity, TokenRefused
 from bot.metrics import METRICS_PATH, Metrics, serve_metrics
-from bot.retry import SLACK_CONNECTION_ERRORS, Backoff
+from bot.retry import UNREACHABLE_ERRORS, Backoff
 from bot.service import DialService
 from bot.socket_client import PatientSocketModeClient
 from bot.store import Store, StoreBusy
@@ -130,7 +130,7 @@ async def open_socket_mode(app: AsyncApp, app_token: str, backoff: Backoff) -> S
         await handler.close_async()
         code = error.response.get("error", "refused")
         raise StartupError(f"SLACK_APP_TOKEN was refused by Slack ({code}).") from None
-    except SLACK_CONNECTION_ERRORS:
+    except UNREACHABLE_ERRORS:
         pass  # the client keeps trying, one line per try, until Slack answers
     else:
         handler.client.wss_uri = opened["url"]

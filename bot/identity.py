@@ -15,7 +15,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.retry import SLACK_CONNECTION_ERRORS, Backoff, describe
+from bot.retry import UNREACHABLE_ERRORS, Backoff, describe
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class SlackIdentity:
                 auth = await self._client.auth_test()
         except SlackApiError as error:
             raise TokenRefused(str(error.response.get("error") or "refused")) from None
-        except SLACK_CONNECTION_ERRORS as error:
+        except UNREACHABLE_ERRORS as error:
             return describe(error)
         self._auth = dict(auth.data) if isinstance(auth.data, dict) else {}
         log.info("connected to Slack workspace %s as %s", auth.get("team"), auth.get("user"))

@@ -41,7 +41,7 @@ PREFIX = "webfones_dialer"
 METRICS_PATH = "/metrics"
 #: The Slack calls whose failures are counted, by the name of the Web API method (or the
 #: payload's response_url); each starts at 0 so a rate() alert sees the first failure.
-SLACK_METHODS = ("response_url", "views.update", "views.publish", "chat.postMessage")
+REPLY_METHODS = ("response_url", "views.update", "views.publish", "chat.postMessage")
 #: The PBX's answers take from milliseconds to the whole WEBFONES_TIMEOUT (15 s by default).
 PBX_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 #: Slack gives an ack 3 seconds; most should take a few milliseconds.
@@ -100,7 +100,7 @@ class Metrics:
             ["method"],
             registry=registry,
         )
-        for method in SLACK_METHODS:
+        for method in REPLY_METHODS:
             self.slack_failures.labels(method=method)
 
     def watch_pbx_budget(self, ledger: BudgetLedger, rate: Rate) -> None:
@@ -162,7 +162,7 @@ _CURRENT: ContextVar[Metrics | None] = ContextVar("metrics", default=None)
 
 
 def slack_call_failed(method: str) -> None:
-    """Count a Slack call that failed (one of SLACK_METHODS) for the request being handled."""
+    """Count a Slack call that failed (one of REPLY_METHODS) for the request being handled."""
     metrics = _CURRENT.get()
     if metrics is not None:
         metrics.slack_failures.labels(method=method).inc()

@@ -18,7 +18,7 @@ class SlackUnreachable(Exception):
 
 
 #: What slack_sdk's aiohttp-based clients raise when Slack cannot be reached or is too slow.
-SLACK_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.ClientError,
     TimeoutError,
     ConnectionError,
@@ -27,7 +27,7 @@ SLACK_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 def is_slack_unreachable(error: BaseException) -> bool:
     """True for a failure to reach Slack (not a refusal, not a bug)."""
-    return isinstance(error, (SlackUnreachable, *SLACK_CONNECTION_ERRORS))
+    return isinstance(error, (SlackUnreachable, *UNREACHABLE_ERRORS))
 
 
 def describe(error: BaseException) -> str:

@@ -18,7 +18,7 @@ from bot.app import create_app
 from bot.config import Rate, SettingsError, load_settings
 from bot.dialer import CallPlaced, PbxError, RateLimited
 from bot.listeners.respond import reply
-from bot.metrics import SLACK_METHODS, Metrics, request_kind, serve_metrics, slack_call_failed
+from bot.metrics import REPLY_METHODS, Metrics, request_kind, serve_metrics, slack_call_failed
 from bot.outcomes import Kind, Outcome
 from bot.service import CallRequest, Surface
 from bot.store import Store
@@ -365,7 +365,7 @@ def test_the_reference_names_every_metric_and_label_value() -> None:
     metrics.watch_pbx_budget(Store(":memory:"), Rate(1000, 900))
     names = [family.name for family in metrics.registry.collect()]
     assert len(names) == 8
-    values = [s.value for s in Surface] + list(SLACK_METHODS) + [k.value for k in Kind]
+    values = [s.value for s in Surface] + list(REPLY_METHODS) + [k.value for k in Kind]
     values += [o.value for o in Outcome if o not in (Outcome.PENDING, Outcome.INTERRUPTED)]
     values += ["command", "shortcut", "action", "view", "event", "other"]
     missing = [n for n in names + values if f"`{n}" not in doc]

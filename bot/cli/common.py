@@ -16,7 +16,7 @@ from bot.store import Store
 
 Env = Mapping[str, str]
 
-SLACK_TIMEOUT_SECONDS = 15
+WEB_API_TIMEOUT_SECONDS = 15
 
 
 class CliError(Exception):
@@ -74,6 +74,6 @@ def bot_token(env: Env, why: str) -> str:
 
 def slack_client(token: str, base_url: str) -> WebClient:
     """A synchronous Slack Web API client that waits out rate limits a few times."""
-    client = WebClient(token=token, base_url=base_url, timeout=SLACK_TIMEOUT_SECONDS)
+    client = WebClient(token=token, base_url=base_url, timeout=WEB_API_TIMEOUT_SECONDS)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return client
