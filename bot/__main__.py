@@ -19,18 +19,20 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cli, lease, logs, replays
-from bot.app import create_app
+from bot import cli, logs
 from bot.config import SECRET_NAMES, Settings, SettingsError, load_settings
-from bot.dialer import WebFonesClient
-from bot.http_server import EVENTS_PATH, create_web_app, serve_http
-from bot.identity import TRY_SECONDS, SlackIdentity, TokenRefused
 from bot.metrics import METRICS_PATH, Metrics, serve_metrics
-from bot.retry import UNREACHABLE_ERRORS, Backoff
-from bot.service import DialService
-from bot.socket_client import PatientSocketModeClient
+from bot.pbx import WebFonesClient
+from bot.runtime import lease
+from bot.services.dialing import DialService
+from bot.slack import replays
+from bot.slack.app import create_app
+from bot.slack.http_server import EVENTS_PATH, create_web_app, serve_http
+from bot.slack.identity import TRY_SECONDS, SlackIdentity, TokenRefused
+from bot.slack.retry import UNREACHABLE_ERRORS, Backoff
+from bot.slack.socket_client import PatientSocketModeClient
 from bot.store import Store, StoreBusy
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 log = logging.getLogger("bot")
 

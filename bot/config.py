@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
-from bot.ids import USER_ID
+from bot.domain.ids import USER_ID
 from bot.logs import FORMATS as LOG_FORMATS
 from bot.logs import LEVELS as LOG_LEVELS
 

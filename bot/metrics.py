@@ -33,7 +33,7 @@ from prometheus_client import (
 from slack_bolt.request import payload_utils
 
 from bot.config import Rate
-from bot.outcomes import OUTCOMES, Outcome
+from bot.domain.outcomes import OUTCOMES, Outcome
 
 log = logging.getLogger(__name__)
 

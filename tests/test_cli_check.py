@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli.check import _probe_result
 from bot.config import SettingsError, load_settings
-from bot.dialer import ProbeAnswer
+from bot.pbx import ProbeAnswer
 from bot.store import Store
 from tests.botproc import ROOT, free_port
 from tests.cliproc import InProcess, run_process

@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import geocoder
 
-from bot.country_names import COUNTRY_NAMES
+from bot.slack.countries import COUNTRY_NAMES
 
 
 def test_table_matches_the_geocoder_for_every_region() -> None:

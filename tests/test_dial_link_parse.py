@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.listeners.dial_link import LinkCommand, parse
+from bot.slack.listeners.dial_link import LinkCommand, parse
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Unit tests for bot.dialer.WebFonesClient against httpx.MockTransport."""
+"""Unit tests for bot.pbx.WebFonesClient against httpx.MockTransport."""
 
 import asyncio
 import json
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.dialer import (
+from bot.pbx import (
     ApiKeyMissing,
     ApiKeyRejected,
     CallPlaced,
@@ -435,10 +435,10 @@ def test_client_repr_hides_key() -> None:
 async def test_one_log_line_per_call(
     make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.dialer")
+    caplog.set_level(logging.INFO, logger="bot.pbx")
     await make_client(reply(200, SUCCESS)).place_call("309", "1 (580) 867-5309")
     await dial_error(make_client(reply(400, {"message": "invalid extension"})))
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.dialer"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.pbx"]
     assert len(lines) == 2
     assert "extension=309" in lines[0]
     assert "phonenumber=15808675309" in lines[0]
@@ -450,9 +450,9 @@ async def test_one_log_line_per_call(
 async def test_log_line_cannot_be_forged(
     make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.dialer")
+    caplog.set_level(logging.INFO, logger="bot.pbx")
     await make_client(reply(200, SUCCESS)).place_call("309\nFAKE outcome=x", "1580\n8675309")
-    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.dialer"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.pbx"]
     assert "\n" not in line
 
 

@@ -8,8 +8,7 @@ import phonenumbers
 import pytest
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from bot import messages
-from bot.extensions import (
+from bot.domain.extensions import (
     Kind,
     Problem,
     is_special_extension,
@@ -17,6 +16,7 @@ from bot.extensions import (
     shape_problem,
     special_problem,
 )
+from bot.slack import messages
 
 # Extensions offices really use, and every one the other tests link; all must stay linkable.
 ORDINARY = [

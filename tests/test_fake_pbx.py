@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.dialer import (
+from bot.pbx import (
     ApiKeyRejected,
     EndpointNotFound,
     InvalidExtension,

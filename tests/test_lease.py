@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import lease
+from bot.runtime import lease
 from bot.store import STALE_SECONDS, Store
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 from tests.test_store import Clock, read_only_connections, reserve
 
 
@@ -35,7 +35,7 @@ async def test_a_running_process_settles_the_calls_of_one_that_crashed(
     crashed.heartbeat()
     reserve(crashed)
     runner = StoreRunner(Store(path, clock=clock, owner="running"))
-    with caplog.at_level(logging.WARNING, logger="bot.lease"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.lease"):
         lease.join(runner.store)
         assert outcomes(path) == ["pending"]  # its heartbeat is still fresh
         clock.now += STALE_SECONDS + 1
@@ -48,7 +48,7 @@ async def test_a_running_process_settles_the_calls_of_one_that_crashed(
         assert processes(path) == ["running"]
         await lease.leave(runner, keeper)
     assert processes(path) == []
-    said = [record.getMessage() for record in caplog.records if record.name == "bot.lease"]
+    said = [record.getMessage() for record in caplog.records if record.name == "bot.runtime.lease"]
     assert said == ["1 call(s) were in flight when the bot last stopped"]
     runner.close()
 
@@ -59,8 +59,10 @@ def test_joining_a_database_that_cannot_be_written_is_logged_not_fatal(
     store = Store(str(tmp_path / "dialer.db"))
     store.close()
     read_only_connections(monkeypatch)
-    with caplog.at_level(logging.ERROR, logger="bot.lease"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.lease"):
         lease.join(store)
-    [line] = [record.getMessage() for record in caplog.records if record.name == "bot.lease"]
+    [line] = [
+        record.getMessage() for record in caplog.records if record.name == "bot.runtime.lease"
+    ]
     assert line.startswith("DIALER_DB is read-only (attempt to write a readonly database)")
     assert line.endswith("no call will be placed until it can be written")

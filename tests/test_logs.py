@@ -12,7 +12,7 @@ import pytest
 from bot import logs
 from bot.config import SettingsError, load_settings
 from bot.logs import SecretScrubber
-from bot.retry import Backoff
+from bot.slack.retry import Backoff
 
 
 def test_scrubber_removes_secrets_from_messages_args_and_tracebacks() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import messages
-from bot.dialer import FAILURE_KINDS
-from bot.messages import Facts
-from bot.outcomes import Outcome, sentence
+from bot.domain.outcomes import Outcome, sentence
+from bot.pbx import FAILURE_KINDS
+from bot.slack import messages
+from bot.slack.messages import Facts
 from bot.store import Link
 
 CALL = Facts(display="+1 580-867-5309", extension="309", wait_seconds=10)

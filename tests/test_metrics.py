@@ -14,13 +14,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.app import create_app
 from bot.config import Rate, SettingsError, load_settings
-from bot.dialer import CallPlaced, PbxError, RateLimited
-from bot.listeners.respond import reply
+from bot.domain.outcomes import Kind, Outcome
 from bot.metrics import REPLY_METHODS, Metrics, request_kind, serve_metrics, slack_call_failed
-from bot.outcomes import Kind, Outcome
-from bot.service import CallRequest, Surface
+from bot.pbx import CallPlaced, PbxError, RateLimited
+from bot.services.dialing import CallRequest, Surface
+from bot.slack.app import create_app
+from bot.slack.listeners.respond import reply
 from bot.store import Store
 from tests.botproc import free_port
 from tests.fakes.signing import (

@@ -1,4 +1,4 @@
-"""Tests for bot.numbers: reading typed numbers and the destination policy."""
+"""Tests for bot.domain.numbers: reading typed numbers and the destination policy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from bot.numbers import (
+from bot.domain.numbers import (
     Destination,
     Refusal,
     check_destination,

@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
-from bot import outcomes
-from bot.dialer import FAILURE_KINDS
-from bot.messages import Facts
-from bot.outcomes import OUTCOMES, Kind, Outcome, OutcomeInfo
+from bot.domain import outcomes
+from bot.domain.outcomes import OUTCOMES, Kind, Outcome, OutcomeInfo
+from bot.pbx import FAILURE_KINDS
+from bot.slack.messages import Facts
 
 SAMPLE = Facts(
     display="+1 580-867-5309",

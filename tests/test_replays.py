@@ -10,9 +10,9 @@ import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.replays import IgnoreRepeats, describe, request_keys
+from bot.slack.replays import IgnoreRepeats, describe, request_keys
 from bot.store import Store
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 from tests.fakes.signing import (
     app_home_opened_event,
     block_actions_payload,
@@ -95,7 +95,7 @@ async def test_a_repeat_is_acked_empty_and_logged_once(
     body = slash_command_body("/dial", "580-867-5309", user_id="U1", response_url=URL)
     first = await guard.async_process(req=signed_request(body), resp=ok(), next=go_on)
     assert first is None and go_on.calls == 1
-    with caplog.at_level(logging.INFO, logger="bot.replays"):
+    with caplog.at_level(logging.INFO, logger="bot.slack.replays"):
         again = await guard.async_process(req=signed_request(body), resp=ok(), next=go_on)
     assert go_on.calls == 1
     assert again is not None and (again.status, again.body) == (200, "")
@@ -113,7 +113,7 @@ async def test_a_store_that_cannot_be_written_lets_the_request_through(
     body = interactive_body(
         block_actions_payload(user_id="U1", action_id="dial_choice", value="+1", response_url=URL)
     )
-    with caplog.at_level(logging.WARNING, logger="bot.replays"):
+    with caplog.at_level(logging.WARNING, logger="bot.slack.replays"):
         await guard.async_process(req=signed_request(body), resp=ok(), next=go_on)
     assert go_on.calls == 1
     assert "DIALER_DB is read-only" in caplog.text

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.dialer import CallPlaced, PbxError, RateLimited
-from bot.outcomes import Outcome
-from bot.service import ACK_SENT, Answer, CallRequest, DialService, Surface
+from bot.domain.outcomes import Outcome
+from bot.pbx import CallPlaced, PbxError, RateLimited
+from bot.services.dialing import ACK_SENT, Answer, CallRequest, DialService, Surface
 from bot.store import Store
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 
 class RecordingDialer:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import messages
-from bot.listeners.workflow import interactor, number_input, run_context
+from bot.slack import messages
+from bot.slack.listeners.workflow import interactor, number_input, run_context
 
 
 def test_the_interactor_is_who_slack_says_clicked() -> None:

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.cli.common import Env, db_exists, safe, slack_client
 from bot.config import Settings, SettingsError, load_settings
-from bot.dialer import (
+from bot.pbx import (
     ApiKeyMissing,
     ApiKeyRejected,
     DialerError,

@@ -9,9 +9,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from bot import extensions, messages
 from bot.cli.common import CliError
-from bot.ids import MENTION, USER_ID
+from bot.domain import extensions
+from bot.domain.ids import MENTION, USER_ID
+from bot.slack import messages
 from bot.store import Link
 
 HEADER = ("user_id", "extension")
@@ -187,7 +188,7 @@ def _user_problem(user: str) -> str | None:
 
 
 def _extension_problem(extension: str, region: str) -> str | None:
-    """Why an extension cell can't be linked under region (bot.extensions' rule), or None."""
+    """Why an extension cell can't be linked under region (bot.domain.extensions' rule), or None."""
     if not extension:
         return "no extension"
     problem = extensions.linkable_problem(extension, region)

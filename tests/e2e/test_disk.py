@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from bot import messages
-from bot.messages import Facts
+from bot.slack import messages
+from bot.slack.messages import Facts
 from tests.e2e.conftest import ADMIN, SIGNING_SECRET, World
 from tests.fakes.pbx import FakePbx
 from tests.fakes.signing import (

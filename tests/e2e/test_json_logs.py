@@ -106,7 +106,7 @@ def test_a_representative_run_prints_only_json_lines_without_secrets(
     assert all(isinstance(r["latency_ms"], int) for r in dials)
     assert {r["level"] for r in dials} == {"INFO", "WARNING"}
     refused = [r for r in found if r["message"].startswith("refused a request")]
-    assert len(refused) == 2 and all(r["logger"] == "bot.http_server" for r in refused)
+    assert len(refused) == 2 and all(r["logger"] == "bot.slack.http_server" for r in refused)
     assert any(r["message"].startswith("ready: HTTP") for r in found)
     assert found[-1]["message"] == "stopped"
     for record in found:  # ISO 8601 with the offset: what log shippers parse without help

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bot import views
+from bot.slack import views
 from tests.e2e.step_driver import ALREADY_HANDLED, StepDriver
 
 NUMBER = "580-867-5309"

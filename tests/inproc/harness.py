@@ -29,13 +29,13 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.app import create_app
 from bot.config import load_settings
-from bot.dialer import WebFonesClient
 from bot.logs import SecretScrubber
-from bot.service import DialService
+from bot.pbx import WebFonesClient
+from bot.services.dialing import DialService
+from bot.slack.app import create_app
 from bot.store import Store
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 from tests.fakes.pbx import FakePbx
 from tests.fakes.signing import (
     app_home_opened_event,

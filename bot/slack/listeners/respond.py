@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncRespond
 
 from bot.metrics import slack_call_failed
-from bot.service import Answer
+from bot.services.dialing import Answer
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import extensions, messages
-from bot.admins import LOOKUP_SECONDS, AdminDirectory
 from bot.config import Settings
-from bot.ids import MENTION
-from bot.retry import is_slack_unreachable
+from bot.domain import extensions
+from bot.domain.ids import MENTION
+from bot.slack import messages
+from bot.slack.admins import LOOKUP_SECONDS, AdminDirectory
+from bot.slack.retry import is_slack_unreachable
 from bot.store import StoreBusy, StoreFailed
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 EMAIL = re.compile(r"^(?:<mailto:)?([^\s<>|@]+@[^\s<>|@]+\.[^\s<>|@]+)(?:\|[^>]*)?>?$")
 LOG_LIMIT = 20

@@ -15,7 +15,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.retry import UNREACHABLE_ERRORS, Backoff, describe
+from bot.slack.retry import UNREACHABLE_ERRORS, Backoff, describe
 
 log = logging.getLogger(__name__)
 

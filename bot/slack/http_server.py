@@ -14,7 +14,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.metrics import METRICS_PATH, Metrics
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import time
 import aiohttp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
-from bot.retry import Backoff, describe
+from bot.slack.retry import Backoff, describe
 
 log = logging.getLogger(__name__)
 

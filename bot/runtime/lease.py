@@ -12,7 +12,7 @@ import asyncio
 import logging
 
 from bot.store import Store, StoreBusy, StoreFailed
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
 

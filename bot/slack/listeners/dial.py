@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import messages
-from bot.listeners.respond import reply
-from bot.service import Answer, CallRequest, DialService, Surface
+from bot.services.dialing import Answer, CallRequest, DialService, Surface
+from bot.slack import messages
+from bot.slack.listeners.respond import reply
 
 
 class SlashReplies:

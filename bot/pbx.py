@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Self
 
 import httpx
 
-from bot.outcomes import OUTCOMES, Outcome
+from bot.domain.outcomes import OUTCOMES, Outcome
 
 logger = logging.getLogger(__name__)
 

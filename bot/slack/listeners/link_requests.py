@@ -8,14 +8,15 @@ import time
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import extensions, messages, views
-from bot.admins import AdminDirectory
 from bot.config import Settings
-from bot.home import HomePublisher
-from bot.listeners.respond import reply
+from bot.domain import extensions
 from bot.metrics import slack_call_failed
+from bot.slack import messages, views
+from bot.slack.admins import AdminDirectory
+from bot.slack.home import HomePublisher
+from bot.slack.listeners.respond import reply
 from bot.store import StoreBusy, StoreFailed
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
 

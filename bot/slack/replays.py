@@ -23,7 +23,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.store import StoreBusy, StoreFailed
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from slack_bolt.context.complete.async_complete import AsyncComplete
 from slack_bolt.context.fail.async_fail import AsyncFail
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
-from bot.ids import USER_ID
-from bot.listeners.link_requests import direct_message
-from bot.messages import Facts
-from bot.outcomes import OUTCOMES, Outcome
-from bot.service import Answer, CallRequest, DialService, Surface
+from bot.domain.ids import USER_ID
+from bot.domain.outcomes import OUTCOMES, Outcome
+from bot.services.dialing import Answer, CallRequest, DialService, Surface
+from bot.slack import messages
+from bot.slack.listeners.link_requests import direct_message
+from bot.slack.messages import Facts
 from bot.store import StoreBusy
 
 log = logging.getLogger(__name__)

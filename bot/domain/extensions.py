@@ -16,7 +16,7 @@ from enum import StrEnum
 import phonenumbers
 from phonenumbers import PhoneNumber, ShortNumberCost, shortnumberinfo
 
-from bot.ids import EXTENSION
+from bot.domain.ids import EXTENSION
 
 #: Emergency numbers dialled from habit wherever people are (911 North America, 112 Europe and
 #: mobiles, 999 the UK and others, 000 Australia, 110 Germany, Japan and China); refused even

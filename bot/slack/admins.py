@@ -10,8 +10,8 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
-from bot.retry import SlackUnreachable, describe
+from bot.slack import messages
+from bot.slack.retry import SlackUnreachable, describe
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from phonenumbers import (
     shortnumberinfo,
 )
 
-from bot.country_names import country_name, describe_regions
-from bot.messages import Facts
-from bot.outcomes import Outcome, sentence
+from bot.domain.outcomes import Outcome, sentence
+from bot.slack.countries import country_name, describe_regions
+from bot.slack.messages import Facts
 
 __all__ = ["country_name", "describe_regions"]  # re-exported: tests and callers name them here
 

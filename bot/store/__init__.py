@@ -18,9 +18,9 @@ from typing import Concatenate, ParamSpec, TypeVar
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from bot import outcomes
 from bot.config import Rate
-from bot.outcomes import Outcome
+from bot.domain import outcomes
+from bot.domain.outcomes import Outcome
 
 DUPLICATE_WINDOW_SECONDS = 10.0
 WRITE_WAIT_SECONDS = 2.0
@@ -41,7 +41,7 @@ PBX_SPENT = "sent = 1"
 #: and the write the request itself makes may wait too.
 CLAIM_WAIT_SECONDS = 0.3
 #: A process whose heartbeat is older than this is gone: its pending calls are settled. Every
-#: live process renews its heartbeat every couple of seconds (bot.lease).
+#: live process renews its heartbeat every couple of seconds (bot.runtime.lease).
 STALE_SECONDS = 15.0
 
 migrations = Migrations("webfones-dialer")
@@ -257,7 +257,7 @@ class Store:
 
     def __init__(self, path: str, *, clock=time.time, owner: str | None = None) -> None:
         self.path = path
-        #: Names this process in the call log and the `processes` table (see bot.lease).
+        #: Names this process in the call log and the `processes` table (see bot.runtime.lease).
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._clock = clock
         self._left = False
@@ -342,7 +342,7 @@ class Store:
 
     @_guarded
     def heartbeat(self) -> None:
-        """Say this process is alive: its calls in flight are its own to finish (bot.lease)."""
+        """Say this process is alive: its calls in flight are its own to finish (bot.runtime.lease)."""
         if self._left:
             return  # a beat still on its way after leave() must not bring the row back
         with self._writing(wait=30.0) as db:

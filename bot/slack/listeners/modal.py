@@ -7,9 +7,9 @@ import logging
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages, views
 from bot.metrics import slack_call_failed
-from bot.service import Answer, CallRequest, DialService, Surface
+from bot.services.dialing import Answer, CallRequest, DialService, Surface
+from bot.slack import messages, views
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import messages
-from bot.listeners.respond import ResponseUrlReplies, reply
-from bot.service import CallRequest, DialService, Offer, Surface
+from bot.services.dialing import CallRequest, DialService, Offer, Surface
+from bot.slack import messages
+from bot.slack.listeners.respond import ResponseUrlReplies, reply
 
 
 def register(app: AsyncApp, service: DialService) -> None:

@@ -6,8 +6,8 @@ import re
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.listeners.respond import ResponseUrlReplies
-from bot.service import CallRequest, DialService, Surface
+from bot.services.dialing import CallRequest, DialService, Surface
+from bot.slack.listeners.respond import ResponseUrlReplies
 
 CHOICE = re.compile(r"^dial_choice(_\d+)?$")
 

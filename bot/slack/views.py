@@ -8,8 +8,9 @@ from typing import Any
 
 import phonenumbers
 
-from bot import messages, outcomes
-from bot.outcomes import Kind
+from bot.domain import outcomes
+from bot.domain.outcomes import Kind
+from bot.slack import messages
 from bot.store import CallRecord, Link
 
 DIAL_MODAL = "dial_modal"

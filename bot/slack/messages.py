@@ -1,7 +1,7 @@
 """Every sentence a user or admin reads in Slack: pure functions from facts to text or blocks.
 
 Sentences about a call take one `Facts` and are named by the table of outcomes
-(`bot.outcomes.OUTCOMES`). A sentence shown where Slack renders no markup (a modal's field
+(`bot.domain.outcomes.OUTCOMES`). A sentence shown where Slack renders no markup (a modal's field
 error) is asked for with `Facts(plain=True)`: it is then written plain here, never stripped
 of its markup afterwards.
 """
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.country_names import NON_GEOGRAPHIC, country_name, describe_regions
-from bot.extensions import Kind, Problem
+from bot.domain.extensions import Kind, Problem
+from bot.slack.countries import NON_GEOGRAPHIC, country_name, describe_regions
 
 if TYPE_CHECKING:  # the store names its own outcomes from the table, which names these
     from bot.store import CallRecord, Link
@@ -589,7 +589,7 @@ def email_lookup_failed() -> str:
     )
 
 
-# --- extensions that can't be linked (bot.extensions decides; these say why) -------------------
+# --- extensions that can't be linked (bot.domain.extensions decides; these say why) -------------------
 
 
 def _reached(problem: Problem) -> str:

@@ -13,14 +13,23 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages, replays
-from bot.admins import AdminDirectory
-from bot.home import HomePublisher
-from bot.identity import SlackIdentity
-from bot.listeners import actions, dial, dial_link, home, link_requests, modal, shortcut, workflow
 from bot.metrics import Metrics
-from bot.retry import SlackUnreachable, describe, is_slack_unreachable
-from bot.service import ACK_SENT, DialService
+from bot.services.dialing import ACK_SENT, DialService
+from bot.slack import messages, replays
+from bot.slack.admins import AdminDirectory
+from bot.slack.home import HomePublisher
+from bot.slack.identity import SlackIdentity
+from bot.slack.listeners import (
+    actions,
+    dial,
+    dial_link,
+    home,
+    link_requests,
+    modal,
+    shortcut,
+    workflow,
+)
+from bot.slack.retry import SlackUnreachable, describe, is_slack_unreachable
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,15 @@ from collections import defaultdict
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import outcomes, views
-from bot.admins import AdminDirectory
+from bot.domain import outcomes
+from bot.domain.outcomes import Kind
 from bot.metrics import slack_call_failed
-from bot.outcomes import Kind
-from bot.retry import SlackUnreachable
-from bot.service import Answer
+from bot.services.dialing import Answer
+from bot.slack import views
+from bot.slack.admins import AdminDirectory
+from bot.slack.retry import SlackUnreachable
 from bot.store import StoreBusy, StoreFailed
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
 

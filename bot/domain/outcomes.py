@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot import messages
-from bot.messages import Facts
+from bot.slack import messages
+from bot.slack.messages import Facts
 
 
 class Outcome(StrEnum):

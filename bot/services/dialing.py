@@ -20,15 +20,16 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot import extensions, numbers, views
 from bot.config import Settings
-from bot.dialer import DialerError, RateLimited, WebFonesClient
-from bot.ids import EXTENSION, MENTION
-from bot.messages import Facts
+from bot.domain import extensions, numbers
+from bot.domain.ids import EXTENSION, MENTION
+from bot.domain.outcomes import OUTCOMES, Outcome
 from bot.metrics import Metrics
-from bot.outcomes import OUTCOMES, Outcome
+from bot.pbx import DialerError, RateLimited, WebFonesClient
+from bot.slack import views
+from bot.slack.messages import Facts
 from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy, StoreFailed
-from bot.store_runner import StoreRunner
+from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ MAX_COOLDOWN_SECONDS = 900.0
 MAX_CHOICES = 25
 
 #: While Bolt dispatches a request: done once the dispatch has handed its response (the ack)
-#: back to the adapter, which sends it on without yielding. Set by bot.app.DialerApp.
+#: back to the adapter, which sends it on without yielding. Set by bot.slack.app.DialerApp.
 ACK_SENT: ContextVar[asyncio.Future[None] | None] = ContextVar("ack_sent", default=None)
 
 
@@ -256,7 +257,7 @@ class DialService:
     def _special_extension(self, digits: str) -> bool:
         """Whether digits that name an extension would reach emergency or special services.
 
-        The rule that refuses to link them (bot.extensions); a link made before it existed is
+        The rule that refuses to link them (bot.domain.extensions); a link made before it existed is
         still refused here, so it is never dialed.
         """
         return extensions.is_special_extension(digits, self.settings.default_region)

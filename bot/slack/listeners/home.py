@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import views
-from bot.home import HomePublisher
-from bot.service import Answer, CallRequest, DialService, Surface
+from bot.services.dialing import Answer, CallRequest, DialService, Surface
+from bot.slack import views
+from bot.slack.home import HomePublisher
 
 
 class HomeReplies:

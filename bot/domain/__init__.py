@@ -1,0 +1,1 @@
+"""The domain: outcomes as facts, numbers and the destination policy, the extension rule, ids."""

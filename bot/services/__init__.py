@@ -1,0 +1,1 @@
+"""The steps, once: dialing (and linking), whatever surface asked."""

@@ -1,0 +1,1 @@
+"""The Slack surface: the Bolt app, listeners, replies, sentences, Block Kit, transports."""
