@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from bot.domain.ids import USER_ID
+from bot.domain.rates import Rate
 from bot.logs import FORMATS as LOG_FORMATS
 from bot.logs import LEVELS as LOG_LEVELS
 
@@ -35,17 +36,6 @@ class SettingsError(Exception):
 
 class Invalid(ValueError):
     """A parser's refusal: the words after the setting's name, or none for the usual sentence."""
-
-
-@dataclass(frozen=True)
-class Rate:
-    """A budget of `count` events per sliding window of `seconds`."""
-
-    count: int
-    seconds: int
-
-    def __str__(self) -> str:
-        return f"{self.count}/{self.seconds}"
 
 
 @dataclass(frozen=True)

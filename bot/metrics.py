@@ -32,7 +32,7 @@ from prometheus_client import (
 )
 from slack_bolt.request import payload_utils
 
-from bot.config import Rate
+from bot.domain.rates import Rate
 from bot.domain.outcomes import OUTCOMES, Outcome
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.config import Rate
+from bot.domain.rates import Rate
 from bot.store import (
     PENDING_LIMIT_SECONDS,
     STALE_SECONDS,

@@ -1,20 +1,17 @@
 """The table of outcomes: every way an attempt to call can end, and what each one means.
 
-Each outcome is named once (`Outcome`) and described once (`OUTCOMES`): whether the PBX may
-have rung (the duplicate guard holds a repeat), whether it counts as sent (the budgets), how
-the Home tab labels it, how loudly it is logged, and which sentence the user reads. The store,
-the dialer, the Home tab, the logs and the metrics all ask this table instead of keeping lists.
+Each outcome is named once (`Outcome`) and described once (`OUTCOMES`) as facts: what kind of
+ending it is, whether the PBX may have rung (the duplicate guard holds a repeat), whether it
+counts as sent (the budgets) and how loudly it is logged. The store, the PBX client, the logs
+and the metrics ask this table instead of keeping lists. What people read about an outcome (its
+sentence and its Home label) lives at the Slack edge, in `bot.slack.text`, keyed by `Outcome`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-
-from bot.slack import messages
-from bot.slack.messages import Facts
 
 
 class Outcome(StrEnum):
@@ -79,87 +76,63 @@ class OutcomeInfo:
     may_have_rung: bool
     #: The request went to the PBX (or may have): it counts against both budgets.
     sent: bool
-    #: The Home tab's words for it, after the destination ("— placed").
-    label: str
     #: How loudly the dial's log line is written.
     log_level: int
-    #: The sentence the user reads.
-    sentence: Callable[[Facts], str]
 
 
 _INFO, _WARN, _ERROR = logging.INFO, logging.WARNING, logging.ERROR
 
 
-def _failure(label: str, sentence: Callable[[Facts], str], level: int = _INFO) -> OutcomeInfo:
-    return OutcomeInfo(Kind.FAILURE, False, True, label, level, sentence)
+def _failure(level: int = _INFO) -> OutcomeInfo:
+    """Sent to the PBX, which said no: it did not ring, and it counts against the budgets."""
+    return OutcomeInfo(Kind.FAILURE, False, True, level)
 
 
-def _refused(label: str, sentence: Callable[[Facts], str], level: int = _INFO) -> OutcomeInfo:
-    return OutcomeInfo(Kind.REFUSED, False, False, label, level, sentence)
+def _refused(level: int = _INFO) -> OutcomeInfo:
+    """Refused before the PBX: nothing rang, nothing counts."""
+    return OutcomeInfo(Kind.REFUSED, False, False, level)
 
 
-def _held(label: str, sentence: Callable[[Facts], str]) -> OutcomeInfo:
-    return OutcomeInfo(Kind.HELD, False, False, label, _INFO, sentence)
+#: Held by the duplicate guard or a budget: nothing was sent this time.
+_HELD = OutcomeInfo(Kind.HELD, False, False, _INFO)
 
 
 OUTCOMES: dict[Outcome, OutcomeInfo] = {
-    Outcome.PENDING: OutcomeInfo(Kind.CALL, True, True, "calling…", _INFO, messages.calling),
-    Outcome.PLACED: OutcomeInfo(Kind.CALL, True, True, "placed", _INFO, messages.placed),
-    Outcome.INVALID_EXTENSION: _failure("extension not recognised", messages.invalid_extension),
-    Outcome.INVALID_NUMBER: _failure("number not accepted", messages.invalid_number),
-    Outcome.NO_DEVICES: _failure("no phones online", messages.no_devices),
-    Outcome.KEY_MISSING: _failure("dialer misconfigured", messages.key_missing, _WARN),
-    Outcome.KEY_REJECTED: _failure("dialer misconfigured", messages.key_rejected, _WARN),
-    Outcome.NOT_FOUND: _failure("dialer misconfigured", messages.pbx_not_found, _WARN),
-    Outcome.RATE_LIMITED: _failure("phone system busy", messages.pbx_rate_limited, _WARN),
-    Outcome.PBX_ERROR: OutcomeInfo(
-        Kind.FAILURE, True, True, "phone system error", _WARN, messages.pbx_error
-    ),
-    Outcome.TIMEOUT: OutcomeInfo(
-        Kind.FAILURE, True, True, "no answer from phone system", _WARN, messages.pbx_timeout
-    ),
-    Outcome.UNREACHABLE: OutcomeInfo(
-        Kind.FAILURE, False, False, "phone system unreachable", _WARN, messages.pbx_unreachable
-    ),
-    Outcome.ERROR: OutcomeInfo(
-        Kind.FAILURE, True, True, "bot error", _ERROR, messages.unexpected_error
-    ),
-    Outcome.INTERRUPTED: OutcomeInfo(
-        Kind.FAILURE, True, True, "interrupted by a restart", _WARN, messages.interrupted
-    ),
-    Outcome.REFUSED_NOT_UNDERSTOOD: _refused("refused (not understood)", messages.not_understood),
-    Outcome.REFUSED_UNKNOWN_EXTENSION: _refused(
-        "refused (unknown extension)", messages.unknown_extension
-    ),
-    Outcome.REFUSED_REGION: _refused("refused (country not allowed)", messages.region_refused),
-    Outcome.REFUSED_PREMIUM_RATE: _refused("refused (premium rate)", messages.premium_rate_refused),
-    Outcome.REFUSED_SHARED_COST: _refused("refused (shared cost)", messages.shared_cost_refused),
-    Outcome.REFUSED_PERSONAL_NUMBER: _refused(
-        "refused (personal number)", messages.personal_number_refused
-    ),
-    Outcome.REFUSED_INVALID: _refused("refused (invalid)", messages.invalid_refused),
-    Outcome.REFUSED_EMERGENCY: _refused("refused (emergency)", messages.emergency_refused),
-    Outcome.REFUSED_SPECIAL_EXTENSION: _refused(
-        "refused (special number)", messages.special_extension_refused, _WARN
-    ),
-    Outcome.REFUSED_UNLINKED: _refused("refused (unlinked)", messages.not_linked),
-    Outcome.REFUSED_COLLEAGUE_UNLINKED: _refused(
-        "refused (colleague unlinked)", messages.colleague_not_linked
-    ),
-    Outcome.REFUSED_OWN_EXTENSION: _refused("refused (own extension)", messages.own_extension),
-    Outcome.REFUSED_NO_NUMBER: _refused("refused (no number)", messages.no_number_in_message),
-    Outcome.REFUSED_NO_INTERACTOR: _refused(
-        "refused (workflow run no one started)", messages.workflow_needs_interactor, _WARN
-    ),
-    Outcome.REFUSED_STORE_BUSY: _refused("refused (call log busy)", messages.store_busy, _WARN),
-    Outcome.REFUSED_STORE_FAILED: _refused(
-        "refused (call log unavailable)", messages.store_failed, _ERROR
-    ),
-    Outcome.HELD_DUPLICATE: _held("already calling", messages.held_duplicate),
-    Outcome.HELD_MAY_STILL_RING: _held("held: last attempt may still ring", messages.held_may_ring),
-    Outcome.HELD_USER_RATE: _held("too many calls", messages.held_user_rate),
-    Outcome.HELD_PBX_RATE: _held("workspace limit reached", messages.held_pbx_rate),
-    Outcome.HELD_PBX_COOLDOWN: _held("phone system busy", messages.held_pbx_cooldown),
+    Outcome.PENDING: OutcomeInfo(Kind.CALL, True, True, _INFO),
+    Outcome.PLACED: OutcomeInfo(Kind.CALL, True, True, _INFO),
+    Outcome.INVALID_EXTENSION: _failure(),
+    Outcome.INVALID_NUMBER: _failure(),
+    Outcome.NO_DEVICES: _failure(),
+    Outcome.KEY_MISSING: _failure(_WARN),
+    Outcome.KEY_REJECTED: _failure(_WARN),
+    Outcome.NOT_FOUND: _failure(_WARN),
+    Outcome.RATE_LIMITED: _failure(_WARN),
+    Outcome.PBX_ERROR: OutcomeInfo(Kind.FAILURE, True, True, _WARN),
+    Outcome.TIMEOUT: OutcomeInfo(Kind.FAILURE, True, True, _WARN),
+    Outcome.UNREACHABLE: OutcomeInfo(Kind.FAILURE, False, False, _WARN),
+    Outcome.ERROR: OutcomeInfo(Kind.FAILURE, True, True, _ERROR),
+    Outcome.INTERRUPTED: OutcomeInfo(Kind.FAILURE, True, True, _WARN),
+    Outcome.REFUSED_NOT_UNDERSTOOD: _refused(),
+    Outcome.REFUSED_UNKNOWN_EXTENSION: _refused(),
+    Outcome.REFUSED_REGION: _refused(),
+    Outcome.REFUSED_PREMIUM_RATE: _refused(),
+    Outcome.REFUSED_SHARED_COST: _refused(),
+    Outcome.REFUSED_PERSONAL_NUMBER: _refused(),
+    Outcome.REFUSED_INVALID: _refused(),
+    Outcome.REFUSED_EMERGENCY: _refused(),
+    Outcome.REFUSED_SPECIAL_EXTENSION: _refused(_WARN),
+    Outcome.REFUSED_UNLINKED: _refused(),
+    Outcome.REFUSED_COLLEAGUE_UNLINKED: _refused(),
+    Outcome.REFUSED_OWN_EXTENSION: _refused(),
+    Outcome.REFUSED_NO_NUMBER: _refused(),
+    Outcome.REFUSED_NO_INTERACTOR: _refused(_WARN),
+    Outcome.REFUSED_STORE_BUSY: _refused(_WARN),
+    Outcome.REFUSED_STORE_FAILED: _refused(_ERROR),
+    Outcome.HELD_DUPLICATE: _HELD,
+    Outcome.HELD_MAY_STILL_RING: _HELD,
+    Outcome.HELD_USER_RATE: _HELD,
+    Outcome.HELD_PBX_RATE: _HELD,
+    Outcome.HELD_PBX_COOLDOWN: _HELD,
 }
 
 
@@ -171,11 +144,6 @@ def info(outcome: str) -> OutcomeInfo | None:
         return None
 
 
-def label(outcome: str) -> str:
-    """A logged outcome in a few plain words, for Home and the admin's log."""
-    row = info(outcome)
-    return row.label if row is not None else outcome.replace("_", " ")
-
 
 def may_have_rung() -> tuple[str, ...]:
     """Ended outcomes that may have rung the phones (the duplicate guard holds a repeat)."""
@@ -185,8 +153,3 @@ def may_have_rung() -> tuple[str, ...]:
 def of_kind(kind: Kind) -> tuple[str, ...]:
     """Every outcome of one kind (e.g. the failures the admin's Home lists)."""
     return tuple(o.value for o, row in OUTCOMES.items() if row.kind == kind)
-
-
-def sentence(outcome: Outcome, facts: Facts) -> str:
-    """What the user reads for this outcome."""
-    return OUTCOMES[outcome].sentence(facts)

@@ -18,7 +18,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from bot.config import Rate
+from bot.domain.rates import Rate
 from bot.domain import outcomes
 from bot.domain.outcomes import Outcome
 
