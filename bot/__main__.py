@@ -207,7 +207,7 @@ async def run(settings: Settings) -> None:
     metrics.watch_pbx_budget(db.store, settings.pbx_rate)
     service = DialService(settings, db, dialer, metrics=metrics)
     app = create_app(service)
-    backoff = Backoff.from_env(os.environ)
+    backoff = settings.slack_retry
     learner = await learn_identity(app.identity, backoff)
     pruner = asyncio.create_task(prune_forever(db, settings.log_days))
     keeper = asyncio.create_task(lease.keep(db))  # heartbeats until the last call is done

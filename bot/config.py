@@ -21,6 +21,7 @@ import phonenumbers
 from bot.ids import USER_ID
 from bot.logs import FORMATS as LOG_FORMATS
 from bot.logs import LEVELS as LOG_LEVELS
+from bot.retry import Backoff
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WEBFONES_BASE_URL = "https://api.webfones.com:2343"
@@ -28,6 +29,9 @@ DEFAULT_WEBFONES_BASE_URL = "https://api.webfones.com:2343"
 #: Every placeholder in .env.example contains this; a value that still does was never filled in.
 PLACEHOLDER = "REPLACE-ME"
 _HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_SECONDS = r"\s*(\d+(?:\.\d+)?|\.\d+)\s*"
+#: The longest wait DIALER_SLACK_RETRY may ask for between two tries to reach Slack, in seconds.
+LONGEST_WAIT = 3600
 
 
 class SettingsError(Exception):
@@ -185,6 +189,17 @@ def host(value: str) -> str:
     return value
 
 
+def backoff(value: str) -> Backoff:
+    """FIRST,LONGEST seconds between tries, such as 1,60: waits double from FIRST to LONGEST."""
+    match = re.fullmatch(f"{_SECONDS},{_SECONDS}", value)
+    if not match:
+        raise Invalid()
+    first, longest = float(match[1]), float(match[2])
+    if not 0 < first <= longest <= LONGEST_WAIT:
+        raise Invalid()
+    return Backoff(first, longest)
+
+
 # --- the table: one declaration per setting, on the Settings field it fills ----------------
 
 #: The key under which a Settings field's metadata holds its Setting row.
@@ -246,6 +261,19 @@ class Settings:
         parse=url(trailing_slash=True, example=DEFAULT_SLACK_API_URL),
         should=f"a URL like {DEFAULT_SLACK_API_URL}",
         help="Slack Web API base URL (only tests change it)",
+    )
+    slack_retry: Backoff = setting(
+        "DIALER_SLACK_RETRY",
+        default="1,60",
+        parse=backoff,
+        should=(
+            "FIRST,LONGEST in seconds, like 1,60: a first wait above 0, "
+            f"and a longest no shorter than it and at most {LONGEST_WAIT}"
+        ),
+        help=(
+            "how long to wait between tries while Slack cannot be reached: "
+            "the first wait and the longest, in seconds"
+        ),
     )
     webfones_api_key: str = setting(
         "WEBFONES_API_KEY",

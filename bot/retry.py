@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-#: Private, for tests: "FIRST,LONGEST" seconds, so a minute of retries fits in a few seconds.
-RETRY_KNOB = "_DIALER_RETRY_SECONDS"
 REASON_LIMIT = 200
 
 
@@ -44,10 +42,13 @@ def describe(error: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Waits that double from `first` up to `longest` seconds, then stay there."""
+    """Waits that double from `first` up to `longest` seconds, then stay there.
 
-    first: float = 1.0
-    longest: float = 60.0
+    The schedule is the DIALER_SLACK_RETRY setting (Settings.slack_retry).
+    """
+
+    first: float
+    longest: float
 
     def waits(self) -> Iterator[float]:
         """The wait before each next try, forever."""
@@ -55,17 +56,3 @@ class Backoff:
         while True:
             yield wait
             wait = min(wait * 2, self.longest)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Backoff:
-        """The default schedule, or a shorter one from the private test knob."""
-        raw = (env.get(RETRY_KNOB) or "").strip()
-        if not raw:
-            return cls()
-        try:
-            first, longest = (float(part) for part in raw.split(","))
-        except ValueError:
-            return cls()
-        if not 0 < first <= longest:
-            return cls()
-        return cls(first, longest)
