@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import cli, logs
 from bot.config import SECRET_NAMES, Settings, SettingsError, load_settings
+from bot.domain.backoff import Backoff
 from bot.metrics import METRICS_PATH, Metrics, serve_metrics
 from bot.pbx import WebFonesClient
 from bot.runtime import lease
@@ -29,7 +30,7 @@ from bot.slack import replays
 from bot.slack.app import create_app
 from bot.slack.http_server import EVENTS_PATH, create_web_app, serve_http
 from bot.slack.identity import TRY_SECONDS, SlackIdentity, TokenRefused
-from bot.slack.retry import UNREACHABLE_ERRORS, Backoff
+from bot.slack.retry import UNREACHABLE_ERRORS
 from bot.slack.socket_client import PatientSocketModeClient
 from bot.store import Store, StoreBusy
 from bot.store.runner import StoreRunner
@@ -209,7 +210,7 @@ async def run(settings: Settings) -> None:
     metrics.watch_pbx_budget(db.store, settings.pbx_rate)
     service = DialService(settings, db, dialer, metrics=metrics)
     app = create_app(service)
-    backoff = Backoff.from_env(os.environ)
+    backoff = settings.slack_retry
     learner = await learn_identity(app.identity, backoff)
     pruner = asyncio.create_task(prune_forever(db, settings.log_days))
     keeper = asyncio.create_task(lease.keep(db))  # heartbeats until the last call is done

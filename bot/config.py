@@ -1,9 +1,10 @@
-"""Settings from the environment: one table, validated once at start-up, named when wrong.
+"""Settings from the environment: declared once, validated once at start-up, named when wrong.
 
-`SETTINGS` is the only list of settings: each row has the variable's name, its default, the
-parser that reads it, what a good value is (for the error sentence and the docs) and whether
-it is a secret. The bot loads every row into `Settings`; the operator commands read the rows
-they need with `read`, so both accept and refuse exactly the same values, in the same words.
+Each setting is declared once, as a field of `Settings` made by `setting(...)`: the variable's
+name, its default, the parser that reads it, what a good value is (for the error sentence and
+the docs) and whether it is a secret. `SETTINGS`, the table of those rows in declaration order,
+is read off the fields. The bot loads every row into `Settings`; the operator commands read the
+rows they need with `read`, so both accept and refuse exactly the same values, in the same words.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
 
+from bot.domain.backoff import Backoff
 from bot.domain.ids import USER_ID
 from bot.domain.rates import Rate
 from bot.logs import FORMATS as LOG_FORMATS
@@ -28,6 +30,9 @@ DEFAULT_WEBFONES_BASE_URL = "https://api.webfones.com:2343"
 #: Every placeholder in .env.example contains this; a value that still does was never filled in.
 PLACEHOLDER = "REPLACE-ME"
 _HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_SECONDS = r"\s*(\d+(?:\.\d+)?|\.\d+)\s*"
+#: The longest wait DIALER_SLACK_RETRY may ask for between two tries to reach Slack, in seconds.
+LONGEST_WAIT = 3600
 
 
 class SettingsError(Exception):
@@ -43,7 +48,7 @@ class Setting:
     """One environment variable: its name, default, parser, and what a good value looks like."""
 
     name: str
-    attr: str  # the Settings attribute it fills
+    attr: str  # the Settings field it fills (declared there; SETTINGS fills this in)
     default: str | None  # as it would be written in .env; None: unset means "none" or "off"
     parse: Callable[[str], Any]  # the stripped text (or the default) -> the value; raises Invalid
     should: str  # "it should be …": a good value, for the error sentence and the docs
@@ -174,172 +179,218 @@ def host(value: str) -> str:
     return value
 
 
-# --- the table ------------------------------------------------------------------------------
+def backoff(value: str) -> Backoff:
+    """FIRST,LONGEST seconds between tries, such as 1,60: waits double from FIRST to LONGEST."""
+    match = re.fullmatch(f"{_SECONDS},{_SECONDS}", value)
+    if not match:
+        raise Invalid()
+    first, longest = float(match[1]), float(match[2])
+    if not 0 < first <= longest <= LONGEST_WAIT:
+        raise Invalid()
+    return Backoff(first, longest)
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
+
+# --- the table: one declaration per setting, on the Settings field it fills ----------------
+
+#: The key under which a Settings field's metadata holds its Setting row.
+_ROW = "setting"
+
+
+def setting(
+    name: str,
+    *,
+    parse: Callable[[str], Any],
+    should: str,
+    help: str,
+    default: str | None = None,
+    required: bool = False,
+    secret: bool = False,
+) -> Any:
+    """A Settings field read from `name`, defaulting to `default` parsed; secrets out of repr."""
+    row = Setting(name, "", default, parse, should, help, required=required, secret=secret)
+    metadata = {_ROW: row}
+    if required:
+        return field(repr=not secret, metadata=metadata)
+    value = None if default is None else parse(default)
+    return field(default=value, repr=not secret, metadata=metadata)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the bot reads from its environment; secrets are kept out of repr().
+
+    Each field is one setting, declared once: its variable, default, parser and help are the
+    row of SETTINGS it gives. `load_settings` is the way to build one.
+    """
+
+    slack_bot_token: str = setting(
         "SLACK_BOT_TOKEN",
-        "slack_bot_token",
-        None,
-        token("xoxb-"),
-        "the bot token from OAuth & Permissions (xoxb-…)",
-        "Slack bot token; every Web API call uses it",
+        parse=token("xoxb-"),
+        should="the bot token from OAuth & Permissions (xoxb-…)",
+        help="Slack bot token; every Web API call uses it",
         required=True,
         secret=True,
-    ),
-    Setting(
+    )
+    slack_app_token: str | None = setting(
         "SLACK_APP_TOKEN",
-        "slack_app_token",
-        None,
-        token("xapp-"),
-        "an app-level token with connections:write (xapp-…)",
-        "Socket Mode when set: the app-level token the WebSocket is opened with",
+        parse=token("xapp-"),
+        should="an app-level token with connections:write (xapp-…)",
+        help="Socket Mode when set: the app-level token the WebSocket is opened with",
         secret=True,
-    ),
-    Setting(
+    )
+    slack_signing_secret: str | None = setting(
         "SLACK_SIGNING_SECRET",
-        "slack_signing_secret",
-        None,
-        text,
-        "the signing secret from Basic Information",
-        "HTTP mode: checks that each request comes from Slack (required there)",
+        parse=text,
+        should="the signing secret from Basic Information",
+        help="HTTP mode: checks that each request comes from Slack (required there)",
         secret=True,
-    ),
-    Setting(
+    )
+    slack_api_url: str = setting(
         "SLACK_API_URL",
-        "slack_api_url",
-        DEFAULT_SLACK_API_URL,
-        url(trailing_slash=True, example=DEFAULT_SLACK_API_URL),
-        f"a URL like {DEFAULT_SLACK_API_URL}",
-        "Slack Web API base URL (only tests change it)",
-    ),
-    Setting(
+        default=DEFAULT_SLACK_API_URL,
+        parse=url(trailing_slash=True, example=DEFAULT_SLACK_API_URL),
+        should=f"a URL like {DEFAULT_SLACK_API_URL}",
+        help="Slack Web API base URL (only tests change it)",
+    )
+    slack_retry: Backoff = setting(
+        "DIALER_SLACK_RETRY",
+        default="1,60",
+        parse=backoff,
+        should=(
+            "FIRST,LONGEST in seconds, like 1,60: a first wait above 0, "
+            f"and a longest no shorter than it and at most {LONGEST_WAIT}"
+        ),
+        help=(
+            "how long to wait between tries while Slack cannot be reached: "
+            "the first wait and the longest, in seconds"
+        ),
+    )
+    webfones_api_key: str = setting(
         "WEBFONES_API_KEY",
-        "webfones_api_key",
-        None,
-        api_key,
-        "the key from your WebFones administrator",
-        "WebFones Dialer API key; it can dial from any extension",
+        parse=api_key,
+        should="the key from your WebFones administrator",
+        help="WebFones Dialer API key; it can dial from any extension",
         required=True,
         secret=True,
-    ),
-    Setting(
+    )
+    webfones_base_url: str = setting(
         "WEBFONES_BASE_URL",
-        "webfones_base_url",
-        DEFAULT_WEBFONES_BASE_URL,
-        url(trailing_slash=False, example=DEFAULT_WEBFONES_BASE_URL),
-        f"a URL like {DEFAULT_WEBFONES_BASE_URL}",
-        "WebFones Dialer API base URL, without a path",
-    ),
-    Setting(
+        default=DEFAULT_WEBFONES_BASE_URL,
+        parse=url(trailing_slash=False, example=DEFAULT_WEBFONES_BASE_URL),
+        should=f"a URL like {DEFAULT_WEBFONES_BASE_URL}",
+        help="WebFones Dialer API base URL, without a path",
+    )
+    webfones_timeout: int = setting(
         "WEBFONES_TIMEOUT",
-        "webfones_timeout",
-        "15",
-        whole_number(120),
-        "a whole number from 1 to 120",
-        "seconds to wait for the PBX to answer one call request",
-    ),
-    Setting(
+        default="15",
+        parse=whole_number(120),
+        should="a whole number from 1 to 120",
+        help="seconds to wait for the PBX to answer one call request",
+    )
+    admins: frozenset[str] = setting(
         "DIALER_ADMINS",
-        "admins",
-        "",
-        user_ids,
-        "Slack user IDs like U0123ABCD, separated by commas",
-        "who may link extensions besides workspace admins and owners; link requests go to them",
-    ),
-    Setting(
+        default="",
+        parse=user_ids,
+        should="Slack user IDs like U0123ABCD, separated by commas",
+        help="who may link extensions besides workspace admins and owners; "
+        "link requests go to them",
+    )
+    default_region: str = setting(
         "DIALER_DEFAULT_REGION",
-        "default_region",
-        "US",
-        region,
-        "a two-letter country code like US",
-        "the country numbers typed without +country code are read in",
-    ),
-    Setting(
+        default="US",
+        parse=region,
+        should="a two-letter country code like US",
+        help="the country numbers typed without +country code are read in",
+    )
+    allowed_regions: frozenset[str] = setting(
         "DIALER_ALLOWED_REGIONS",
-        "allowed_regions",
-        "US,CA",
-        regions,
-        "two-letter country codes separated by commas, like US,CA",
-        "the countries that may be called",
-    ),
-    Setting(
+        default="US,CA",
+        parse=regions,
+        should="two-letter country codes separated by commas, like US,CA",
+        help="the countries that may be called",
+    )
+    user_rate: Rate = setting(
         "DIALER_USER_RATE",
-        "user_rate",
-        "10/60",
-        rate,
-        "COUNT/SECONDS with positive whole numbers, like 10/60",
-        "how many calls one user may place per sliding window",
-    ),
-    Setting(
+        default="10/60",
+        parse=rate,
+        should="COUNT/SECONDS with positive whole numbers, like 10/60",
+        help="how many calls one user may place per sliding window",
+    )
+    pbx_rate: Rate = setting(
         "DIALER_PBX_RATE",
-        "pbx_rate",
-        "1000/900",
-        rate,
-        "COUNT/SECONDS with positive whole numbers, like 1000/900",
-        "how many requests the whole app may send the PBX (the Dialer API allows 1000/900)",
-    ),
-    Setting(
+        default="1000/900",
+        parse=rate,
+        should="COUNT/SECONDS with positive whole numbers, like 1000/900",
+        help="how many requests the whole app may send the PBX (the Dialer API allows 1000/900)",
+    )
+    db_path: str = setting(
         "DIALER_DB",
-        "db_path",
-        "dialer.db",
-        text,
-        "a file path",
-        "the SQLite file holding the links and the audit log",
-    ),
-    Setting(
+        default="dialer.db",
+        parse=text,
+        should="a file path",
+        help="the SQLite file holding the links and the audit log",
+    )
+    log_days: int = setting(
         "DIALER_LOG_DAYS",
-        "log_days",
-        "90",
-        whole_number(36500),
-        "a whole number from 1 to 36500",
-        "days to keep audit log rows",
-    ),
-    Setting(
+        default="90",
+        parse=whole_number(36500),
+        should="a whole number from 1 to 36500",
+        help="days to keep audit log rows",
+    )
+    port: int = setting(
         "PORT",
-        "port",
-        "3000",
-        whole_number(65535),
-        "a whole number from 1 to 65535",
-        "HTTP mode: the port to listen on (all interfaces)",
-    ),
-    Setting(
+        default="3000",
+        parse=whole_number(65535),
+        should="a whole number from 1 to 65535",
+        help="HTTP mode: the port to listen on (all interfaces)",
+    )
+    log_level: str = setting(
         "DIALER_LOG_LEVEL",
-        "log_level",
-        "INFO",
-        one_of(*LOG_LEVELS, upper=True),
-        "one of " + ", ".join(LOG_LEVELS),
-        "the lowest level of log line printed",
-    ),
-    Setting(
+        default="INFO",
+        parse=one_of(*LOG_LEVELS, upper=True),
+        should="one of " + ", ".join(LOG_LEVELS),
+        help="the lowest level of log line printed",
+    )
+    log_format: str = setting(
         "DIALER_LOG_FORMAT",
-        "log_format",
-        "text",
-        one_of(*LOG_FORMATS, upper=False),
-        "text or json",
-        "log lines as text, or as one JSON object per line",
-    ),
-    Setting(
+        default="text",
+        parse=one_of(*LOG_FORMATS, upper=False),
+        should="text or json",
+        help="log lines as text, or as one JSON object per line",
+    )
+    metrics_port: int | None = setting(
         "DIALER_METRICS_PORT",
-        "metrics_port",
-        None,
-        whole_number(65535),
-        "a whole number from 1 to 65535",
-        "Socket Mode: serve Prometheus /metrics on this port (off when unset)",
-    ),
-    Setting(
+        parse=whole_number(65535),
+        should="a whole number from 1 to 65535",
+        help="Socket Mode: serve Prometheus /metrics on this port (off when unset)",
+    )
+    metrics_host: str = setting(
         "DIALER_METRICS_HOST",
-        "metrics_host",
-        "127.0.0.1",
-        host,
-        "an address to listen on, like 127.0.0.1 or 0.0.0.0",
-        "the address the DIALER_METRICS_PORT server listens on",
-    ),
-)
+        default="127.0.0.1",
+        parse=host,
+        should="an address to listen on, like 127.0.0.1 or 0.0.0.0",
+        help="the address the DIALER_METRICS_PORT server listens on",
+    )
 
-BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+    @property
+    def socket_mode(self) -> bool:
+        """True when an app-level token is set: Slack connects over a WebSocket."""
+        return bool(self.slack_app_token)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, for scrubbing from anything that might be shown or logged."""
+        values = (getattr(self, BY_NAME[name].attr) for name in SECRET_NAMES)
+        return tuple(value for value in values if value)
+
+
+#: Every setting, in the order Settings declares them: the rows its fields carry.
+SETTINGS: tuple[Setting, ...] = tuple(
+    replace(f.metadata[_ROW], attr=f.name) for f in fields(Settings)
+)
+BY_NAME: dict[str, Setting] = {row.name: row for row in SETTINGS}
 #: The settings whose values are never logged, shown or passed on to child processes.
-SECRET_NAMES: tuple[str, ...] = tuple(setting.name for setting in SETTINGS if setting.secret)
+SECRET_NAMES: tuple[str, ...] = tuple(row.name for row in SETTINGS if row.secret)
 
 
 def is_placeholder(value: str) -> bool:
@@ -354,73 +405,30 @@ def raw(env: Mapping[str, str], name: str) -> str:
 
 def read(env: Mapping[str, str], name: str) -> Any:
     """One setting's value from the table: its default when unset; SettingsError when bad."""
-    setting = BY_NAME[name]
+    row = BY_NAME[name]
     value = raw(env, name)
     if value and is_placeholder(value):
-        fix = "" if setting.required else ", or delete the line to leave it unset"
+        fix = "" if row.required else ", or delete the line to leave it unset"
         raise SettingsError(
             f"{name} still holds the placeholder from .env.example: "
             f"fill in .env with the real value{fix}."
         )
     if not value:
-        if setting.required:
-            raise SettingsError(f"{name} is not set: it should be {setting.should}.")
-        if setting.default is None:
+        if row.required:
+            raise SettingsError(f"{name} is not set: it should be {row.should}.")
+        if row.default is None:
             return None
-        value = setting.default
+        value = row.default
     try:
-        return setting.parse(value)
+        return row.parse(value)
     except Invalid as refused:
         reason = str(refused) or None
-        raise SettingsError(setting.refusal(value, reason)) from None
-
-
-#: Each optional setting's value when unset, as the table says (Settings' defaults).
-_DEFAULT: dict[str, Any] = {s.name: read({}, s.name) for s in SETTINGS if not s.required}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything the bot reads from its environment; secrets are kept out of repr().
-
-    The defaults come from SETTINGS; `load_settings` is the way to build one.
-    """
-
-    slack_bot_token: str = field(repr=False)
-    webfones_api_key: str = field(repr=False)
-    slack_app_token: str | None = field(default=None, repr=False)
-    slack_signing_secret: str | None = field(default=None, repr=False)
-    slack_api_url: str = _DEFAULT["SLACK_API_URL"]
-    webfones_base_url: str = _DEFAULT["WEBFONES_BASE_URL"]
-    db_path: str = _DEFAULT["DIALER_DB"]
-    admins: frozenset[str] = _DEFAULT["DIALER_ADMINS"]
-    default_region: str = _DEFAULT["DIALER_DEFAULT_REGION"]
-    allowed_regions: frozenset[str] = _DEFAULT["DIALER_ALLOWED_REGIONS"]
-    user_rate: Rate = _DEFAULT["DIALER_USER_RATE"]
-    pbx_rate: Rate = _DEFAULT["DIALER_PBX_RATE"]
-    log_days: int = _DEFAULT["DIALER_LOG_DAYS"]
-    port: int = _DEFAULT["PORT"]
-    webfones_timeout: int = _DEFAULT["WEBFONES_TIMEOUT"]
-    log_level: str = _DEFAULT["DIALER_LOG_LEVEL"]
-    log_format: str = _DEFAULT["DIALER_LOG_FORMAT"]
-    metrics_port: int | None = _DEFAULT["DIALER_METRICS_PORT"]
-    metrics_host: str = _DEFAULT["DIALER_METRICS_HOST"]
-
-    @property
-    def socket_mode(self) -> bool:
-        """True when an app-level token is set: Slack connects over a WebSocket."""
-        return bool(self.slack_app_token)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """Every secret value, for scrubbing from anything that might be shown or logged."""
-        values = (getattr(self, BY_NAME[name].attr) for name in SECRET_NAMES)
-        return tuple(value for value in values if value)
+        raise SettingsError(row.refusal(value, reason)) from None
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping; raise SettingsError naming the first bad one."""
-    values = {setting.attr: read(env, setting.name) for setting in SETTINGS}
+    values = {row.attr: read(env, row.name) for row in SETTINGS}
     if not values["slack_app_token"] and not values["slack_signing_secret"]:
         raise SettingsError(
             "SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret from Basic "

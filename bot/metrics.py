@@ -32,8 +32,8 @@ from prometheus_client import (
 )
 from slack_bolt.request import payload_utils
 
-from bot.domain.rates import Rate
 from bot.domain.outcomes import OUTCOMES, Outcome
+from bot.domain.rates import Rate
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from bot.config import (
     is_placeholder,
     load_settings,
 )
+from bot.domain.backoff import Backoff
 
 BASE = {
     "SLACK_BOT_TOKEN": "xoxb-1234-abcd",
@@ -38,6 +39,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.pbx_rate == Rate(1000, 900)
     assert settings.port == 3000
     assert settings.log_days == 90
+    assert settings.slack_retry == Backoff(1, 60)
     assert not settings.socket_mode
 
 
@@ -83,12 +85,33 @@ def test_overrides_are_read() -> None:
         ({"DIALER_ADMINS": "alice"}, "DIALER_ADMINS"),
         ({"PORT": "http"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),
+        ({"DIALER_SLACK_RETRY": "fast"}, "DIALER_SLACK_RETRY"),
     ],
 )
 def test_bad_setting_is_named(change: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({**BASE, **change})
     assert str(caught.value).startswith(named)
+
+
+def test_slack_retry_doubles_from_its_first_wait_to_its_longest() -> None:
+    waits = load_settings(BASE).slack_retry.waits()
+    assert [next(waits) for _ in range(9)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    short = load_settings({**BASE, "DIALER_SLACK_RETRY": " 0.2 , 1 "}).slack_retry
+    assert short == Backoff(0.2, 1)
+    waits = short.waits()
+    assert [next(waits) for _ in range(5)] == [0.2, 0.4, 0.8, 1, 1]
+    assert load_settings({**BASE, "DIALER_SLACK_RETRY": "5,5"}).slack_retry == Backoff(5, 5)
+
+
+@pytest.mark.parametrize("junk", ["fast", "1", "1,2,3", "5,1", "0,1", "-1,3", "1,3601", "1;60"])
+def test_a_malformed_slack_retry_is_refused_in_one_sentence(junk: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, "DIALER_SLACK_RETRY": junk})
+    assert str(caught.value) == (
+        f"DIALER_SLACK_RETRY is {junk!r}: it should be FIRST,LONGEST in seconds, like 1,60: "
+        "a first wait above 0, and a longest no shorter than it and at most 3600."
+    )
 
 
 def test_socket_mode_does_not_need_a_signing_secret() -> None:
@@ -128,7 +151,7 @@ def example_lines() -> list[tuple[bool, str, str]]:
 
 def test_the_table_fills_every_settings_field_once() -> None:
     attrs = [setting.attr for setting in SETTINGS]
-    assert sorted(attrs) == sorted(f.name for f in fields(Settings))
+    assert attrs == [f.name for f in fields(Settings)]  # in declaration order
     assert len({setting.name for setting in SETTINGS}) == len(SETTINGS)
     for setting in SETTINGS:
         assert setting.help and setting.should, setting.name

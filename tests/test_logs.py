@@ -12,7 +12,6 @@ import pytest
 from bot import logs
 from bot.config import SettingsError, load_settings
 from bot.logs import SecretScrubber
-from bot.slack.retry import Backoff
 
 
 def test_scrubber_removes_secrets_from_messages_args_and_tracebacks() -> None:
@@ -180,12 +179,3 @@ def test_a_log_setting_outside_its_choices_is_named(name: str, value: str) -> No
         SettingsError, match=f"^{name} is '{value}': it should be (one of |text or json)"
     ):
         load_settings({**BASE_ENV, name: value})
-
-
-def test_backoff_doubles_to_its_cap_and_the_test_knob_shortens_it() -> None:
-    waits = Backoff().waits()
-    assert [next(waits) for _ in range(9)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
-    short = Backoff.from_env({"_DIALER_RETRY_SECONDS": "0.2,1"}).waits()
-    assert [next(short) for _ in range(5)] == [0.2, 0.4, 0.8, 1, 1]
-    for junk in ("", "fast", "1", "5,1", "0,1", "-1,3"):
-        assert Backoff.from_env({"_DIALER_RETRY_SECONDS": junk}) == Backoff()

@@ -15,8 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import SettingsError, load_settings
-from bot.domain.rates import Rate
 from bot.domain.outcomes import Kind, Outcome
+from bot.domain.rates import Rate
 from bot.metrics import REPLY_METHODS, Metrics, request_kind, serve_metrics, slack_call_failed
 from bot.pbx import CallPlaced, PbxError, RateLimited
 from bot.services.dialing import CallRequest, Surface

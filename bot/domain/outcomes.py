@@ -144,7 +144,6 @@ def info(outcome: str) -> OutcomeInfo | None:
         return None
 
 
-
 def may_have_rung() -> tuple[str, ...]:
     """Ended outcomes that may have rung the phones (the duplicate guard holds a repeat)."""
     return tuple(o.value for o, row in OUTCOMES.items() if row.may_have_rung and o != "pending")

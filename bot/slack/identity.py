@@ -15,7 +15,8 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.retry import UNREACHABLE_ERRORS, Backoff, describe
+from bot.domain.backoff import Backoff
+from bot.slack.retry import UNREACHABLE_ERRORS, describe
 
 log = logging.getLogger(__name__)
 

@@ -1,15 +1,10 @@
-"""Waiting out a Slack that is away: the backoff schedule, and what counts as 'away'."""
+"""What counts as Slack being away, and how a failure to reach it is described in a log line."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-#: Private, for tests: "FIRST,LONGEST" seconds, so a minute of retries fits in a few seconds.
-RETRY_KNOB = "_DIALER_RETRY_SECONDS"
 REASON_LIMIT = 200
 
 
@@ -40,32 +35,3 @@ def describe(error: BaseException) -> str:
         text = "timed out"
     reason = f"{name}: {text}" if text else name
     return reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Waits that double from `first` up to `longest` seconds, then stay there."""
-
-    first: float = 1.0
-    longest: float = 60.0
-
-    def waits(self) -> Iterator[float]:
-        """The wait before each next try, forever."""
-        wait = self.first
-        while True:
-            yield wait
-            wait = min(wait * 2, self.longest)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Backoff:
-        """The default schedule, or a shorter one from the private test knob."""
-        raw = (env.get(RETRY_KNOB) or "").strip()
-        if not raw:
-            return cls()
-        try:
-            first, longest = (float(part) for part in raw.split(","))
-        except ValueError:
-            return cls()
-        if not 0 < first <= longest:
-            return cls()
-        return cls(first, longest)

@@ -10,7 +10,8 @@ import time
 import aiohttp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 
-from bot.slack.retry import Backoff, describe
+from bot.domain.backoff import Backoff
+from bot.slack.retry import describe
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Concatenate, ParamSpec, TypeVar
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from bot.domain.rates import Rate
 from bot.domain import outcomes
 from bot.domain.outcomes import Outcome
+from bot.domain.rates import Rate
 
 DUPLICATE_WINDOW_SECONDS = 10.0
 WRITE_WAIT_SECONDS = 2.0
