@@ -55,7 +55,7 @@ def write_links(db_path: str, linked: list[tuple[str, str]]) -> None:
     store = Store(db_path)
     try:
         for user, extension in linked:
-            store.set_link(user, extension, ADMIN)
+            store.links.set(user, extension, ADMIN)
     finally:
         store.close()
 

@@ -4,7 +4,8 @@ One `Metrics` per app (made in `bot.__main__.run`, or a fresh one per `DialServi
 each on its own `CollectorRegistry`, so nothing leaks between apps in one process. The dialing
 path records each attempt once (`DialService`); `DialerApp.async_dispatch` times each ack and
 makes these metrics the current ones while Bolt handles the request, so a Slack call that
-fails deep inside a listener counts itself with `slack_call_failed`. Label values come only
+fails deep inside a listener counts itself with `slack_call_failed`. The kind of request
+(command, shortcut, action, view, event) is read by the Slack surface. Label values come only
 from fixed tables (surfaces, outcomes, kinds of request, Slack methods): never a user ID, a
 number or an extension.
 """
@@ -18,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import (
@@ -30,7 +31,6 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from slack_bolt.request import payload_utils
 
 from bot.domain.outcomes import OUTCOMES, Outcome
 from bot.domain.rates import Rate
@@ -134,14 +134,14 @@ class Metrics:
         self.pbx_pauses.inc()
 
     @contextmanager
-    def handling(self, body: dict[str, Any]) -> Iterator[None]:
+    def handling(self, kind: str) -> Iterator[None]:
         """While Bolt handles one Slack request: time its ack; Slack failures count here."""
         token = _CURRENT.set(self)
         began = time.perf_counter()
         try:
             yield
         finally:
-            self.ack_seconds.labels(kind=request_kind(body)).observe(time.perf_counter() - began)
+            self.ack_seconds.labels(kind=kind).observe(time.perf_counter() - began)
             _CURRENT.reset(token)
 
     # --- what a scrape reads ----------------------------------------------------------------
@@ -166,21 +166,6 @@ def slack_call_failed(method: str) -> None:
     metrics = _CURRENT.get()
     if metrics is not None:
         metrics.slack_failures.labels(method=method).inc()
-
-
-def request_kind(body: dict[str, Any]) -> str:
-    """Bolt's reading of a request body: command, shortcut, action, view, event or other."""
-    if payload_utils.is_slash_command(body):
-        return "command"
-    if payload_utils.is_shortcut(body):
-        return "shortcut"
-    if payload_utils.is_action(body):
-        return "action"
-    if payload_utils.is_view(body):
-        return "view"
-    if payload_utils.is_event(body):
-        return "event"
-    return "other"
 
 
 def _budget_left(ledger: BudgetLedger, rate: Rate) -> float:

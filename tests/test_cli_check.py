@@ -187,7 +187,7 @@ def test_odd_looking_tokens_warn_but_pass(env, cli) -> None:
 
 def test_the_database_reports_links_and_fails_when_unusable(tmp_path, env, cli) -> None:
     store = Store(env["DIALER_DB"])
-    store.set_link("UALICE001", "309", "UADMIN001")
+    store.links.set("UALICE001", "309", "UADMIN001")
     store.close()
     ran = cli(["check"], env)
     assert line(ran.out, "ok   DIALER_DB:") == (

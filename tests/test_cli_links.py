@@ -50,7 +50,7 @@ def links(db: str) -> dict[str, str]:
     """Every link in the database as user -> extension."""
     store = Store(db)
     try:
-        return {link.user_id: link.extension for link in store.list_links()}
+        return {link.user_id: link.extension for link in store.links.all()}
     finally:
         store.close()
 
@@ -60,7 +60,7 @@ def seed(db: str, **extensions: str) -> None:
     store = Store(db)
     try:
         for user_id, extension in extensions.items():
-            store.set_link(user_id, extension, "UADMIN001")
+            store.links.set(user_id, extension, "UADMIN001")
     finally:
         store.close()
 
@@ -81,8 +81,8 @@ def test_import_reports_each_row_and_export_round_trips(tmp_path, env, db, cli) 
         "2 linked, 1 changed, 1 unchanged, 0 skipped/bad",
     ]
     store = Store(db)
-    assert store.get_link("U0123ABCD").linked_by == "import"
-    assert store.get_link("UCAROL001").linked_by == "UADMIN001"
+    assert store.links.get("U0123ABCD").linked_by == "import"
+    assert store.links.get("UCAROL001").linked_by == "UADMIN001"
     store.close()
 
     exported = str(tmp_path / "export.csv")

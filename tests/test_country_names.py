@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import geocoder
 
-from bot.slack.countries import COUNTRY_NAMES
+from bot.slack.text.countries import COUNTRY_NAMES
 
 
 def test_table_matches_the_geocoder_for_every_region() -> None:

@@ -16,7 +16,7 @@ from bot.domain.extensions import (
     shape_problem,
     special_problem,
 )
-from bot.slack import messages
+from bot.slack.text import admins as admin_text
 
 # Extensions offices really use, and every one the other tests link; all must stay linkable.
 ORDINARY = [
@@ -138,20 +138,20 @@ REFUSED += [("110", "US"), ("1911", "US"), ("15", "FR"), ("000", "AU"), ("3x", "
 def test_each_refusal_says_why_in_slack_and_in_plain_text(extension: str, region: str) -> None:
     problem = linkable_problem(extension, region)
     assert problem is not None
-    slack = messages.extension_refused(problem)
-    plain = messages.extension_refused(problem, plain=True)
+    slack = admin_text.extension_refused(problem)
+    plain = admin_text.extension_refused(problem, plain=True)
     assert extension in slack
     assert not re.search(r"[*_`~<>]", plain), plain
     if problem.kind != Kind.SHAPE:
         assert slack == plain and "can't be linked as an extension" in plain
-        assert messages.extension_refusal_reason(problem) in plain
+        assert admin_text.extension_refusal_reason(problem) in plain
 
 
 def test_the_sentences_name_the_country_and_the_prefix() -> None:
     def said(extension: str, region: str) -> str:
         problem = linkable_problem(extension, region)
         assert problem is not None
-        return messages.extension_refused(problem)
+        return admin_text.extension_refused(problem)
 
     assert said("15", "FR").startswith("15 is an emergency number in France, so it can't be")
     assert said("000", "AU").startswith("000 is an emergency number in Australia")
@@ -161,5 +161,5 @@ def test_the_sentences_name_the_country_and_the_prefix() -> None:
     assert nine.startswith("9911 is 911 behind the outside-line prefix 9, and 911 is an emergency")
     assert "where 9 gets an outside line, a call to 9911 is a call to 911" in nine
     assert "country code 1" in said("1911", "US")
-    assert said("3x", "US") == messages.bad_extension("3x")
-    assert "2 to 8 digits" in messages.extension_refused(Problem("3x", Kind.SHAPE), plain=True)
+    assert said("3x", "US") == admin_text.bad_extension("3x")
+    assert "2 to 8 digits" in admin_text.extension_refused(Problem("3x", Kind.SHAPE), plain=True)

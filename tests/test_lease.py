@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.runtime import lease
-from bot.store import STALE_SECONDS, Store
+from bot.store import Store
+from bot.store.processes import STALE_SECONDS
 from bot.store.runner import StoreRunner
 from tests.test_store import Clock, read_only_connections, reserve
 
@@ -32,7 +33,7 @@ async def test_a_running_process_settles_the_calls_of_one_that_crashed(
     """Killed with a call in flight, then restarted at once: settled once its beat goes stale."""
     path, clock = str(tmp_path / "dialer.db"), Clock()
     crashed = Store(path, clock=clock, owner="crashed")
-    crashed.heartbeat()
+    crashed.processes.heartbeat()
     reserve(crashed)
     runner = StoreRunner(Store(path, clock=clock, owner="running"))
     with caplog.at_level(logging.WARNING, logger="bot.runtime.lease"):

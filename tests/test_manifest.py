@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.domain.facts import Facts
 from bot.domain.outcomes import Outcome
 from bot.services.dialing import Answer
 from bot.slack.listeners import workflow
-from bot.slack.messages import Facts
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "manifest.yml"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.outcomes import Outcome, sentence
+from bot.domain.facts import Facts
+from bot.domain.outcomes import Outcome
 from bot.pbx import FAILURE_KINDS
-from bot.slack import messages
-from bot.slack.messages import Facts
+from bot.slack import views
+from bot.slack.text import admins as admin_text
+from bot.slack.text import callers, markup, sentence
 from bot.store import Link
 
 CALL = Facts(display="+1 580-867-5309", extension="309", wait_seconds=10)
@@ -33,10 +35,10 @@ def test_rate_limited_names_the_wait() -> None:
 
 
 def test_extensions_and_numbers_read_naturally() -> None:
-    assert messages.calling(Facts(display="+1 580-867-5309", extension="309")) == (
+    assert callers.calling(Facts(display="+1 580-867-5309", extension="309")) == (
         ":telephone_receiver: Calling +1 580-867-5309 from extension 309…"
     )
-    calling = messages.calling(Facts(display="310", extension="309"))
+    calling = callers.calling(Facts(display="310", extension="309"))
     assert "Calling extension 310 from extension 309" in calling
 
 
@@ -64,33 +66,33 @@ def test_plain_sentences_carry_no_markup() -> None:
         Outcome.INVALID_EXTENSION,
     ):
         marked = sentence(outcome, facts)
-        plain = sentence(outcome, Facts(**{**facts.__dict__, "plain": True}))
+        plain = sentence(outcome, facts, plain=True)
         assert "`" in marked or "<@" in marked, outcome
         assert "`" not in plain and "<@" not in plain and "*" not in plain, outcome
 
 
 def test_link_changes_are_described() -> None:
     old = Link("U1", "309", "UA", "2026-01-01T00:00:00Z")
-    assert messages.linked("U1", "309", None, []) == "Linked <@U1> to extension 309."
-    assert messages.linked("U1", "310", old, []).startswith("Changed <@U1> from extension 309")
-    assert "already linked" in messages.linked("U1", "309", old, [])
-    assert "also linked to <@U2>" in messages.linked("U1", "309", None, ["U2"])
+    assert admin_text.linked("U1", "309", None, []) == "Linked <@U1> to extension 309."
+    assert admin_text.linked("U1", "310", old, []).startswith("Changed <@U1> from extension 309")
+    assert "already linked" in admin_text.linked("U1", "309", old, [])
+    assert "also linked to <@U2>" in admin_text.linked("U1", "309", None, ["U2"])
 
 
 def test_quotes_are_bounded_and_defanged() -> None:
-    quoted = messages.quote("`rm -rf` <@U1>" + "x" * 200)
+    quoted = markup.quote("`rm -rf` <@U1>" + "x" * 200)
     assert "`" not in quoted and "<" not in quoted and ">" not in quoted
     assert len(quoted) == 60 and quoted.endswith("…")
 
 
 def test_choice_blocks_offer_one_button_per_number() -> None:
-    blocks = messages.choose_number([("+1 580-867-5309", "+15808675309"), ("310", "310")])
+    blocks = views.choose_number([("+1 580-867-5309", "+15808675309"), ("310", "310")])
     buttons = blocks[1]["elements"]
     assert [b["value"] for b in buttons] == ["+15808675309", "310"]
     assert len({b["action_id"] for b in buttons}) == 2
 
 
 def test_left_out_numbers_are_counted_and_explained() -> None:
-    text = messages.several_numbers({"region": 2, "premium_rate": 1})
+    text = callers.several_numbers({"region": 2, "premium_rate": 1})
     assert "3 other numbers aren't shown" in text
     assert "2 in countries this workspace doesn't call" in text and "1 premium-rate" in text

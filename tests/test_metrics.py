@@ -14,14 +14,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot import wiring
 from bot.config import SettingsError, load_settings
 from bot.domain.outcomes import Kind, Outcome
 from bot.domain.rates import Rate
-from bot.metrics import REPLY_METHODS, Metrics, request_kind, serve_metrics, slack_call_failed
+from bot.metrics import REPLY_METHODS, Metrics, serve_metrics, slack_call_failed
 from bot.pbx import CallPlaced, PbxError, RateLimited
 from bot.services.dialing import CallRequest, Surface
-from bot.slack.app import create_app
-from bot.slack.listeners.respond import reply
+from bot.slack.app import request_kind
+from bot.slack.replies import reply
 from bot.store import Store
 from tests.botproc import free_port
 from tests.fakes.signing import (
@@ -177,7 +178,7 @@ class Clock:
 
 
 def reserve(store: Store, user: str, rate: Rate) -> None:
-    store.reserve_call(
+    store.calls.reserve(
         user,
         extension="309",
         destination=f"+1580867{len(user):04d}",
@@ -192,11 +193,11 @@ def test_budget_left_is_read_from_the_call_log_at_each_scrape(tmp_path: Path) ->
     store = Store(str(tmp_path / "dialer.db"), clock=clock)
     rate = Rate(3, 60)
     metrics = Metrics()
-    metrics.watch_pbx_budget(store, rate)
+    metrics.watch_pbx_budget(store.calls, rate)
     assert value(metrics, "webfones_dialer_pbx_budget_limit") == 3
     assert value(metrics, "webfones_dialer_pbx_budget_remaining") == 3
     reserve(store, "U1", rate)
-    store.record_refusal("U2", extension=None, destination=None, surface="slash", outcome="x")
+    store.calls.record_refusal("U2", extension=None, destination=None, surface="slash", outcome="x")
     assert value(metrics, "webfones_dialer_pbx_budget_remaining") == 2  # refusals are free
     reserve(store, "U22", rate)
     reserve(store, "U333", rate)
@@ -210,7 +211,7 @@ def test_budget_never_reads_below_zero(tmp_path: Path) -> None:
     for user in ("U1", "U22", "U333"):
         reserve(store, user, Rate(10, 60))
     metrics = Metrics()
-    metrics.watch_pbx_budget(store, Rate(2, 60))  # lowered since those were sent
+    metrics.watch_pbx_budget(store.calls, Rate(2, 60))  # lowered since those were sent
     assert value(metrics, "webfones_dialer_pbx_budget_remaining") == 0
 
 
@@ -253,7 +254,7 @@ def test_request_kinds(body: dict[str, Any], kind: str) -> None:
 def test_handling_times_the_ack_and_counts_slack_failures_for_its_own_app() -> None:
     metrics, other = Metrics(), Metrics()
     slack_call_failed("views.update")  # outside any request: counted nowhere, no error
-    with metrics.handling({"command": "/dial"}):
+    with metrics.handling("command"):
         slack_call_failed("views.update")
     slack_call_failed("views.update")
     failures = "webfones_dialer_slack_reply_failures_total"
@@ -279,7 +280,7 @@ async def test_a_response_url_reply_slack_refuses_is_counted(
     status: int | None, failed: int
 ) -> None:
     metrics = Metrics()
-    with metrics.handling({"command": "/dial"}):
+    with metrics.handling("command"):
         await reply(FakeRespond(status), "hello")  # type: ignore[arg-type]
     assert value(metrics, "webfones_dialer_slack_reply_failures_total", method="response_url") == (
         failed
@@ -287,17 +288,18 @@ async def test_a_response_url_reply_slack_refuses_is_counted(
 
 
 async def test_the_app_times_each_ack_by_kind_of_request(tmp_path: Path) -> None:
-    service, _ = make_service(tmp_path)
-    with FakeSlack(bot_token="xoxb-unit-test") as slack:  # Bolt asks auth.test who it is
-        service.settings = load_settings({**BASE_ENV, "SLACK_API_URL": slack.api_url})
-        app = create_app(service)
+    with FakeSlack(bot_token="xoxb-unit-test") as slack:
+        env = {**BASE_ENV, "SLACK_API_URL": slack.api_url, "DIALER_DB": str(tmp_path / "d.db")}
+        built = wiring.build(load_settings(env))
+        app = built.app
         body = slash_command_body("/dial", "help", user_id="U1", response_url="http://x/r")
         signed = AsyncBoltRequest(body=body, headers=signed_headers(body, "s"))
         assert (await app.async_dispatch(signed)).status == 200
         payload = message_action_payload(user_id="U1", text="x", response_url="http://x/r")
         unsigned = AsyncBoltRequest(body=interactive_body(payload), headers={})
         assert (await app.async_dispatch(unsigned)).status == 401
-    metrics = service.metrics
+        await built.aclose()
+    metrics = built.metrics
     assert value(metrics, "webfones_dialer_ack_duration_seconds_count", kind="command") == 1
     assert value(metrics, "webfones_dialer_ack_duration_seconds_count", kind="shortcut") == 1
 
@@ -363,7 +365,7 @@ def test_a_bad_metrics_port_is_named(raw: str) -> None:
 def test_the_reference_names_every_metric_and_label_value() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "metrics.md").read_text()
     metrics = Metrics()
-    metrics.watch_pbx_budget(Store(":memory:"), Rate(1000, 900))
+    metrics.watch_pbx_budget(Store(":memory:").calls, Rate(1000, 900))
     names = [family.name for family in metrics.registry.collect()]
     assert len(names) == 8
     values = [s.value for s in Surface] + list(REPLY_METHODS) + [k.value for k in Kind]

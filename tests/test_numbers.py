@@ -12,16 +12,24 @@ from bot.domain.numbers import (
     Destination,
     Refusal,
     check_destination,
-    country_name,
-    describe_regions,
     find_numbers,
     is_emergency,
     read_number,
     resolve_external,
     strip_slack_markup,
 )
+from bot.slack.text import sentence
+from bot.slack.text.countries import country_name, describe_regions
 
 US_CA = frozenset({"US", "CA"})
+
+
+def said(refusal: Refusal | Destination) -> str:
+    """The sentence the user reads for a refusal (a destination has none)."""
+    assert isinstance(refusal, Refusal), refusal
+    return sentence(refusal.outcome, refusal.facts)
+
+
 JENNY = Destination(
     pbx_digits="15808675309", e164="+15808675309", display="+1 580-867-5309", region="US"
 )
@@ -234,7 +242,7 @@ def test_check_destination_allows_home_and_toll_free() -> None:
 
 def test_check_destination_refuses_other_countries_naming_them() -> None:
     refusal = check_destination(LONDON, US_CA)
-    assert (refusal.reason, refusal.text) == (
+    assert (refusal.reason, said(refusal)) == (
         "region",
         "+44 20 7946 0958 is in the United Kingdom; "
         "this workspace only allows calls to the United States and Canada.",
@@ -248,7 +256,7 @@ def test_check_destination_refuses_caribbean_plus_one(region: str, name: str) ->
     refusal = check_destination(dest, US_CA)
     assert refusal is not None
     assert refusal.reason == "region"
-    assert f"{dest.display} is in {name};" in refusal.text
+    assert f"{dest.display} is in {name};" in said(refusal)
 
 
 def test_check_destination_refuses_premium_rate_even_at_home() -> None:
@@ -256,8 +264,8 @@ def test_check_destination_refuses_premium_rate_even_at_home() -> None:
     refusal = check_destination(dest, US_CA)
     assert refusal is not None
     assert refusal.reason == "premium_rate"
-    assert dest.display in refusal.text
-    assert "premium-rate numbers can't be dialed from Slack" in refusal.text
+    assert dest.display in said(refusal)
+    assert "premium-rate numbers can't be dialed from Slack" in said(refusal)
 
 
 def test_check_destination_refuses_shared_cost_even_at_home() -> None:
@@ -265,8 +273,8 @@ def test_check_destination_refuses_shared_cost_even_at_home() -> None:
     refusal = check_destination(dest, frozenset({"FR"}))
     assert refusal is not None
     assert refusal.reason == "shared_cost"
-    assert dest.display in refusal.text
-    assert "shared-cost numbers can't be dialed from Slack" in refusal.text
+    assert dest.display in said(refusal)
+    assert "shared-cost numbers can't be dialed from Slack" in said(refusal)
 
 
 def test_check_destination_recomputes_region_rather_than_trusting_the_field() -> None:
@@ -282,13 +290,13 @@ def test_check_destination_refuses_non_geographic_numbers() -> None:
     refusal = check_destination(dest, US_CA)
     assert refusal is not None
     assert refusal.reason == "region"
-    assert "no single country" in refusal.text
+    assert "no single country" in said(refusal)
 
 
 def test_check_destination_with_nothing_allowed() -> None:
     refusal = check_destination(JENNY, frozenset())
     assert refusal is not None
-    assert "doesn't allow calls to any country" in refusal.text
+    assert "doesn't allow calls to any country" in said(refusal)
 
 
 # --- resolve_external: the acceptance numbers ----------------------------------------------------
@@ -308,12 +316,12 @@ def test_acceptance_1_900_is_refused_as_premium_rate() -> None:
     result = resolve_external("1-900-976-1234", "US", US_CA)
     assert isinstance(result, Refusal)
     assert result.reason == "premium_rate"
-    assert result.text.startswith("+1 900-976-1234 is a premium-rate number")
+    assert said(result).startswith("+1 900-976-1234 is a premium-rate number")
 
 
 def test_acceptance_jamaica_is_refused_by_country() -> None:
     result = resolve_external("+1 876 555 1234", "US", US_CA)
-    assert (result.reason, result.text) == (
+    assert (result.reason, said(result)) == (
         "region",
         "+1 876-555-1234 is in Jamaica; "
         "this workspace only allows calls to the United States and Canada.",
@@ -324,8 +332,8 @@ def test_acceptance_united_kingdom_is_refused_by_country() -> None:
     result = resolve_external("+44 20 7946 0958", "US", US_CA)
     assert isinstance(result, Refusal)
     assert result.reason == "region"
-    assert "the United Kingdom" in result.text
-    assert "the United States and Canada" in result.text
+    assert "the United Kingdom" in said(result)
+    assert "the United States and Canada" in said(result)
 
 
 @pytest.mark.parametrize("text", ["911", "9-1-1", "+1 911", "<tel:911|911>", "112", "999"])
@@ -333,15 +341,15 @@ def test_acceptance_emergency_is_refused_with_advice(text: str) -> None:
     result = resolve_external(text, "US", US_CA)
     assert isinstance(result, Refusal)
     assert result.reason == "emergency"
-    assert "can't place emergency calls" in result.text
-    assert "from a phone directly" in result.text
-    assert "dispatcher sees where you are" in result.text
+    assert "can't place emergency calls" in said(result)
+    assert "from a phone directly" in said(result)
+    assert "dispatcher sees where you are" in said(result)
 
 
 def test_emergency_advice_names_the_number_typed() -> None:
     result = resolve_external("9-1-1", "US", US_CA)
     assert isinstance(result, Refusal)
-    assert "Dial 911 from a phone directly" in result.text
+    assert "Dial 911 from a phone directly" in said(result)
 
 
 # --- resolve_external: other refusals ------------------------------------------------------------
@@ -349,7 +357,7 @@ def test_emergency_advice_names_the_number_typed() -> None:
 
 def test_not_understood_quotes_the_text() -> None:
     result = resolve_external("abc", "US", US_CA)
-    assert (result.reason, result.text) == (
+    assert (result.reason, said(result)) == (
         "not_understood",
         "I couldn't read “abc” as a phone number. "
         "Try something like `/dial 580-867-5309` or `/dial +1 604 555 0143`.",
@@ -360,7 +368,7 @@ def test_not_understood_quotes_safely() -> None:
     result = resolve_external("`hello` <!here> " + "x" * 200, "US", US_CA)
     assert isinstance(result, Refusal)
     assert result.reason == "not_understood"
-    quoted = result.text.split("“", 1)[1].split("”", 1)[0]
+    quoted = said(result).split("“", 1)[1].split("”", 1)[0]
     assert "`" not in quoted
     assert "<" not in quoted
     assert quoted.endswith("…")
@@ -378,7 +386,7 @@ def test_invalid_but_plausible_number_is_refused_as_invalid() -> None:
     result = resolve_external("212-055-1234", "US", US_CA)
     assert isinstance(result, Refusal)
     assert result.reason == "invalid"
-    assert "+1 212-055-1234 isn't a valid phone number" in result.text
+    assert "+1 212-055-1234 isn't a valid phone number" in said(result)
 
 
 def test_invalid_number_in_a_foreign_plus_one_country_is_refused_for_the_country() -> None:
@@ -386,14 +394,14 @@ def test_invalid_number_in_a_foreign_plus_one_country_is_refused_for_the_country
     result = resolve_external("+1 242 555 1234", "US", US_CA)
     assert isinstance(result, Refusal)
     assert result.reason == "region"
-    assert "is in the Bahamas;" in result.text
+    assert "is in the Bahamas;" in said(result)
 
 
 def test_resolve_external_honours_other_allowed_sets() -> None:
     assert resolve_external("+44 20 7946 0958", "US", frozenset({"GB"})) == LONDON
     result = resolve_external("580-867-5309", "US", frozenset({"GB"}))
     assert isinstance(result, Refusal)
-    assert "only allows calls to the United Kingdom" in result.text
+    assert "only allows calls to the United Kingdom" in said(result)
 
 
 def test_resolve_external_accepts_lowercase_allowed_regions() -> None:
@@ -425,7 +433,7 @@ def assert_safe(result: Destination | Refusal, allowed: frozenset[str]) -> None:
             "shared_cost",
             "invalid",
         }
-        assert result.text
+        assert said(result)
         return
     number = phonenumbers.parse(result.e164)
     assert phonenumbers.is_valid_number(number)
@@ -501,4 +509,4 @@ def test_personal_forwarding_numbers_are_refused() -> None:
     """NANP 5XX personal numbers forward anywhere at the caller's cost: a toll-fraud classic."""
     result = resolve_external("+1 500 555 0100", "US", frozenset({"US", "CA"}))
     assert isinstance(result, Refusal) and result.reason == "personal_number"
-    assert "+1 500-555-0100" in result.text
+    assert "+1 500-555-0100" in said(result)

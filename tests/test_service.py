@@ -12,6 +12,7 @@ from bot.config import load_settings
 from bot.domain.outcomes import Outcome
 from bot.pbx import CallPlaced, PbxError, RateLimited
 from bot.services.dialing import ACK_SENT, Answer, CallRequest, DialService, Surface
+from bot.slack.replies import words
 from bot.store import Store
 from bot.store.runner import StoreRunner
 
@@ -55,8 +56,8 @@ def make_service(tmp_path: Path) -> tuple[DialService, RecordingDialer]:
         {"SLACK_BOT_TOKEN": "xoxb-unit-test", "SLACK_SIGNING_SECRET": "s", "WEBFONES_API_KEY": "k"}
     )
     store = Store(str(tmp_path / "dialer.db"))
-    store.set_link("U1", "309", "UADMIN")
-    store.set_link("U2", "310", "UADMIN")
+    store.links.set("U1", "309", "UADMIN")
+    store.links.set("U2", "310", "UADMIN")
     dialer = RecordingDialer()
     return DialService(settings, StoreRunner(store), dialer), dialer  # type: ignore[arg-type]
 
@@ -78,7 +79,7 @@ async def test_dial_waits_for_the_ack_before_calling_the_pbx(tmp_path: Path) -> 
     assert replies.steps == ["calling"] and dialer.calls == [] and not dialing.done()
     ack_sent.set_result(None)
     answer = await dialing
-    assert answer.placed and "ringing" in answer.text
+    assert answer.placed and "ringing" in words(answer)
     assert replies.steps == ["calling", "finished"]
     assert dialer.calls == [("309", "15808675309")]
 
@@ -97,13 +98,13 @@ async def test_a_refusal_is_shown_once_and_nothing_is_sent(tmp_path: Path) -> No
     answer = await service.dial(request("1-900-976-1234"), replies)
     assert replies.steps == ["refused"] and dialer.calls == []
     assert answer.outcome == Outcome.REFUSED_PREMIUM_RATE
-    assert "premium-rate" in answer.text
+    assert "premium-rate" in words(answer)
 
 
 async def test_a_refused_number_is_logged_in_e164_with_what_was_typed(tmp_path: Path) -> None:
     service, _ = make_service(tmp_path)
     await service.dial(request("1-900-976-1234"), RecordingReplies())
-    record = service.db.store.recent_calls(user_id="U1")[0]
+    record = service.db.store.calls.recent(user_id="U1")[0]
     assert record.destination == "+19009761234"
     assert record.typed == "1-900-976-1234"
     assert record.outcome == "refused_premium_rate"
@@ -115,11 +116,11 @@ async def test_a_repeat_right_after_a_500_says_the_last_attempt_may_still_ring(
     service, dialer = make_service(tmp_path)
     dialer.fail_with = PbxError("500", status=500)
     failed = await service.dial(request("580-867-5309"), RecordingReplies())
-    assert failed.outcome == Outcome.PBX_ERROR and "10 seconds" in failed.text
+    assert failed.outcome == Outcome.PBX_ERROR and "10 seconds" in words(failed)
     again = await service.dial(request("580-867-5309"), RecordingReplies())
     assert again.outcome == Outcome.HELD_MAY_STILL_RING
-    assert "failed, but it may still ring" in again.text
-    assert "should be ringing" not in again.text
+    assert "failed, but it may still ring" in words(again)
+    assert "should be ringing" not in words(again)
     assert len(dialer.calls) == 1
 
 
@@ -136,9 +137,9 @@ async def test_modal_refusals_have_a_plain_form_without_markup(tmp_path: Path) -
     answer = await service.dial(
         request("580-867-5309", Surface.MODAL, "UNLINKED"), RecordingReplies()
     )
-    assert "<@UADMIN001>" in answer.text and "`" in answer.text
-    assert "<@" not in answer.plain and "`" not in answer.plain
-    assert "an admin" in answer.plain
+    assert "<@UADMIN001>" in words(answer) and "`" in words(answer)
+    assert "<@" not in words(answer, plain=True) and "`" not in words(answer, plain=True)
+    assert "an admin" in words(answer, plain=True)
 
 
 async def test_a_huge_retry_after_pauses_dialing_for_at_most_fifteen_minutes(
@@ -147,10 +148,10 @@ async def test_a_huge_retry_after_pauses_dialing_for_at_most_fifteen_minutes(
     service, dialer = make_service(tmp_path)
     dialer.fail_with = RateLimited("429", status=429, detail="slow down", retry_after=10**9)
     answer = await service.dial(request("310"), RecordingReplies())
-    assert "900 seconds" in answer.text
-    blocked = service.db.store._db().execute("SELECT value FROM pbx_state").fetchone()[0]
+    assert "900 seconds" in words(answer)
+    blocked = service.db.store.database.connection().execute("SELECT value FROM pbx_state").fetchone()[0]
     assert blocked - time.time() <= 900
-    record = service.db.store.recent_calls(user_id="U1")[0]
+    record = service.db.store.calls.recent(user_id="U1")[0]
     assert record.outcome == "rate_limited" and record.pbx_status == 429
 
 
@@ -158,7 +159,7 @@ async def test_a_huge_retry_after_pauses_dialing_for_at_most_fifteen_minutes(
 async def test_every_surface_is_recorded_by_its_name(tmp_path: Path, surface: Surface) -> None:
     service, _ = make_service(tmp_path)
     await service.dial(request("310", surface), RecordingReplies())
-    assert service.db.store.recent_calls(user_id="U1")[0].surface == surface.value
+    assert service.db.store.calls.recent(user_id="U1")[0].surface == surface.value
 
 
 def test_a_message_offers_only_dialable_numbers_and_counts_the_rest(tmp_path: Path) -> None:
@@ -177,8 +178,8 @@ async def test_a_special_number_linked_before_the_rule_is_never_dialed(
     tmp_path: Path, text: str
 ) -> None:
     service, dialer = make_service(tmp_path)
-    service.db.store.set_link("UCAROL001", "933", "UADMIN")  # made before extensions were checked
+    service.db.store.links.set("UCAROL001", "933", "UADMIN")  # made before extensions were checked
     answer = await service.dial(request(text), RecordingReplies())
     assert answer.outcome == Outcome.REFUSED_SPECIAL_EXTENSION
-    assert "emergency or special services" in answer.text
+    assert "emergency or special services" in words(answer)
     assert dialer.calls == []

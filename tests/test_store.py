@@ -12,16 +12,8 @@ import pytest
 import sqlite_utils
 
 from bot.domain.rates import Rate
-from bot.store import (
-    PENDING_LIMIT_SECONDS,
-    STALE_SECONDS,
-    Held,
-    Reserved,
-    Store,
-    StoreBusy,
-    StoreFailed,
-    WouldWait,
-)
+from bot.store import Held, Reserved, Store, StoreBusy, StoreFailed, WouldWait
+from bot.store.processes import PENDING_LIMIT_SECONDS, STALE_SECONDS
 
 ROOMY = Rate(100, 60)
 
@@ -49,24 +41,24 @@ def store(tmp_path: Path, clock: Clock) -> Store:
 def reserve(store: Store, user: str = "U1", dest: str = "+15808675309", **kw) -> Reserved | Held:
     kw.setdefault("user_rate", ROOMY)
     kw.setdefault("pbx_rate", ROOMY)
-    return store.reserve_call(user, extension="309", destination=dest, surface="slash", **kw)
+    return store.calls.reserve(user, extension="309", destination=dest, surface="slash", **kw)
 
 
 def test_links_are_kept_by_user_id_and_survive_reopening(tmp_path: Path) -> None:
     path = str(tmp_path / "dialer.db")
     first = Store(path)
-    assert first.set_link("U1", "309", "UADMIN") is None
-    previous = first.set_link("U1", "310", "UADMIN")
+    assert first.links.set("U1", "309", "UADMIN") is None
+    previous = first.links.set("U1", "310", "UADMIN")
     assert previous is not None and previous.extension == "309"
-    first.set_link("U2", "310", "UADMIN")
+    first.links.set("U2", "310", "UADMIN")
     first.close()
     again = Store(path)
-    assert again.get_link("U1").extension == "310"
-    assert again.users_with_extension("310") == ["U1", "U2"]
-    assert [link.user_id for link in again.list_links()] == ["U1", "U2"]
-    assert again.remove_link("U1").extension == "310"
-    assert again.remove_link("U1") is None
-    assert again.count_links() == 1
+    assert again.links.get("U1").extension == "310"
+    assert again.links.users_with("310") == ["U1", "U2"]
+    assert [link.user_id for link in again.links.all()] == ["U1", "U2"]
+    assert again.links.remove("U1").extension == "310"
+    assert again.links.remove("U1") is None
+    assert again.links.count() == 1
 
 
 def test_schema_is_migrated_and_wal_is_on(store: Store) -> None:
@@ -80,7 +72,7 @@ def test_schema_is_migrated_and_wal_is_on(store: Store) -> None:
 def test_duplicate_guard_holds_for_ten_seconds_then_frees(store: Store, clock: Clock) -> None:
     first = reserve(store)
     assert isinstance(first, Reserved)
-    store.finish_call(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=5)
+    store.calls.finish(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=5)
     clock.now += 3
     held = reserve(store)
     assert held == Held("duplicate", 7)
@@ -95,7 +87,7 @@ def test_a_call_still_waiting_on_the_pbx_blocks_a_repeat_however_long(
     first = reserve(store)
     clock.now += 12
     assert reserve(store) == Held("duplicate", 10)
-    store.finish_call(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=12000)
+    store.calls.finish(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=12000)
     clock.now += 4
     assert reserve(store) == Held("duplicate", 6)
     clock.now += 7
@@ -106,21 +98,21 @@ def test_an_unreadable_pbx_answer_may_have_rung_so_it_blocks_a_repeat(
     store: Store, clock: Clock
 ) -> None:
     first = reserve(store)
-    store.finish_call(first.call_id, outcome="pbx_error", sent=True, pbx_status=502, latency_ms=9)
+    store.calls.finish(first.call_id, outcome="pbx_error", sent=True, pbx_status=502, latency_ms=9)
     clock.now += 2
     assert reserve(store) == Held("may_still_ring", 8)
 
 
 def test_a_failed_call_does_not_block_a_retry(store: Store, clock: Clock) -> None:
     first = reserve(store)
-    store.finish_call(first.call_id, outcome="no_devices", sent=True, pbx_status=400, latency_ms=5)
+    store.calls.finish(first.call_id, outcome="no_devices", sent=True, pbx_status=400, latency_ms=5)
     clock.now += 1
     assert isinstance(reserve(store), Reserved)
 
 
 def test_a_timed_out_call_may_still_ring_so_it_blocks_a_repeat(store: Store, clock: Clock) -> None:
     first = reserve(store)
-    store.finish_call(first.call_id, outcome="timeout", sent=True, pbx_status=None, latency_ms=15)
+    store.calls.finish(first.call_id, outcome="timeout", sent=True, pbx_status=None, latency_ms=15)
     clock.now += 1
     assert reserve(store) == Held("may_still_ring", 9)
 
@@ -168,28 +160,28 @@ def test_concurrent_reservations_never_overspend(store: Store) -> None:
 
 
 def test_pbx_cooldown_holds_every_call(store: Store, clock: Clock) -> None:
-    store.block_pbx_until(clock.now + 45)
+    store.calls.block_pbx_until(clock.now + 45)
     held = reserve(store)
     assert held == Held("pbx_cooldown", 45)
 
 
 def test_refusals_and_holds_are_in_the_log(store: Store, clock: Clock) -> None:
-    store.record_refusal(
+    store.calls.record_refusal(
         "U1", extension="309", destination="+18765551234", surface="slash", outcome="refused_region"
     )
     reserve(store)
     reserve(store)
-    outcomes = [record.outcome for record in store.recent_calls(user_id="U1")]
+    outcomes = [record.outcome for record in store.calls.recent(user_id="U1")]
     assert outcomes == ["held_duplicate", "pending", "refused_region"]
-    assert store.recent_calls(user_id="U1")[0].at_utc.endswith("Z")
+    assert store.calls.recent(user_id="U1")[0].at_utc.endswith("Z")
 
 
 def test_old_rows_are_pruned(store: Store, clock: Clock) -> None:
     reserve(store)
     clock.now += 91 * 86400
     reserve(store)
-    assert store.prune_calls(90) == 1
-    assert len(store.recent_calls()) == 1
+    assert store.calls.prune(90) == 1
+    assert len(store.calls.recent()) == 1
 
 
 def test_a_locked_database_fails_clearly_and_writes_nothing(store: Store) -> None:
@@ -197,10 +189,10 @@ def test_a_locked_database_fails_clearly_and_writes_nothing(store: Store) -> Non
     other.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(StoreBusy):
-            store.set_link("U1", "309", "UADMIN")
+            store.links.set("U1", "309", "UADMIN")
     finally:
         other.execute("ROLLBACK")
-    assert store.get_link("U1") is None
+    assert store.links.get("U1") is None
 
 
 def test_calls_left_pending_by_a_crash_are_settled_but_still_counted(
@@ -208,12 +200,12 @@ def test_calls_left_pending_by_a_crash_are_settled_but_still_counted(
 ) -> None:
     path = str(tmp_path / "dialer.db")
     crashed = Store(path, clock=clock, owner="crashed")
-    crashed.heartbeat()
+    crashed.processes.heartbeat()
     reserve(crashed)
     clock.now += STALE_SECONDS + 1  # its heartbeat went stale: the process is gone
     store = Store(path, clock=clock)
-    assert store.settle_interrupted() == 1
-    record = store.recent_calls()[0]
+    assert store.processes.settle_interrupted() == 1
+    record = store.calls.recent()[0]
     assert record.outcome == "interrupted"
     held = reserve(store, user="U2", pbx_rate=Rate(1, 900))
     assert isinstance(held, Held) and held.reason == "pbx_rate"
@@ -223,23 +215,23 @@ def test_a_live_process_keeps_its_calls_in_flight(tmp_path: Path, clock: Clock) 
     """A rolling upgrade: the starting process leaves the draining one's pending call alone."""
     path = str(tmp_path / "dialer.db")
     draining, starting = Store(path, clock=clock, owner="A"), Store(path, clock=clock, owner="B")
-    draining.heartbeat()
+    draining.processes.heartbeat()
     first = reserve(draining)
     assert isinstance(first, Reserved)
-    starting.heartbeat()
+    starting.processes.heartbeat()
     clock.now += STALE_SECONDS - 1
-    assert starting.settle_interrupted() == 0
-    assert [r.outcome for r in starting.recent_calls()] == ["pending"]
+    assert starting.processes.settle_interrupted() == 0
+    assert [r.outcome for r in starting.calls.recent()] == ["pending"]
     # The duplicate guard and the budgets see the other process's call in flight.
     # 14 s after it began: past the 10-second window, yet it is still in flight.
     assert reserve(starting) == Held("duplicate", 10)
     assert reserve(starting, dest="+15551234567", user_rate=Rate(1, 60)).reason == "user_rate"
     # Its heartbeat keeps it alive; it finishes its own call.
-    draining.heartbeat()
+    draining.processes.heartbeat()
     clock.now += STALE_SECONDS - 1
-    assert starting.settle_interrupted() == 0
-    draining.finish_call(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=9)
-    assert starting.recent_calls(user_id="U1", limit=5)[-1].outcome == "placed"
+    assert starting.processes.settle_interrupted() == 0
+    draining.calls.finish(first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=9)
+    assert starting.calls.recent(user_id="U1", limit=5)[-1].outcome == "placed"
 
 
 def test_a_process_that_stops_beating_is_settled_and_one_that_left_is_forgotten(
@@ -248,18 +240,18 @@ def test_a_process_that_stops_beating_is_settled_and_one_that_left_is_forgotten(
     path = str(tmp_path / "dialer.db")
     gone, left, me = (Store(path, clock=clock, owner=name) for name in ("gone", "left", "me"))
     for store in (gone, left, me):
-        store.heartbeat()
+        store.processes.heartbeat()
     reserve(gone, user="U1")
     reserve(me, user="U3")
-    left.leave()
-    left.heartbeat()  # one still on its way: it does not bring the row back
+    left.processes.leave()
+    left.processes.heartbeat()  # one still on its way: it does not bring the row back
     clock.now += STALE_SECONDS / 2
-    me.heartbeat()
-    assert me.settle_interrupted() == 0  # "gone" is only late, not yet stale
+    me.processes.heartbeat()
+    assert me.processes.settle_interrupted() == 0  # "gone" is only late, not yet stale
     clock.now += STALE_SECONDS
-    me.heartbeat()
-    assert me.settle_interrupted() == 1
-    assert {r.user_id: r.outcome for r in me.recent_calls()} == {
+    me.processes.heartbeat()
+    assert me.processes.settle_interrupted() == 1
+    assert {r.user_id: r.outcome for r in me.calls.recent()} == {
         "U1": "interrupted",
         "U3": "pending",
     }
@@ -275,9 +267,9 @@ def test_pending_calls_from_before_owners_are_settled_only_when_old(
     reserve(store)
     with closing(sqlite3.connect(store.path, isolation_level=None)) as conn:
         conn.execute("UPDATE calls SET owner = NULL")
-    assert store.settle_interrupted() == 0
+    assert store.processes.settle_interrupted() == 0
     clock.now += PENDING_LIMIT_SECONDS + 1
-    assert store.settle_interrupted() == 1
+    assert store.processes.settle_interrupted() == 1
 
 
 def test_without_waiting_a_locked_write_fails_at_once(store: Store) -> None:
@@ -286,39 +278,39 @@ def test_without_waiting_a_locked_write_fails_at_once(store: Store) -> None:
     try:
         started = time.monotonic()
         with pytest.raises(WouldWait), store.without_waiting():
-            store.set_link("U1", "309", "UADMIN")
+            store.links.set("U1", "309", "UADMIN")
         assert time.monotonic() - started < 0.5
-        assert store.get_link("U1") is None
+        assert store.links.get("U1") is None
     finally:
         other.execute("ROLLBACK")
     with store.without_waiting():
-        store.set_link("U1", "309", "UADMIN")
-    assert store.get_link("U1").extension == "309"
+        store.links.set("U1", "309", "UADMIN")
+    assert store.links.get("U1").extension == "309"
 
 
 def test_a_request_is_claimed_once_even_across_processes(tmp_path: Path, clock: Clock) -> None:
     path = str(tmp_path / "dialer.db")
     first, second = Store(path, clock=clock), Store(path, clock=clock)
-    assert first.claim("trigger:123.456.abc") is True
-    assert first.claim("trigger:123.456.abc") is False
-    assert second.claim("trigger:123.456.abc") is False
-    assert second.claim("trigger:other") is True
+    assert first.claims.claim("trigger:123.456.abc") is True
+    assert first.claims.claim("trigger:123.456.abc") is False
+    assert second.claims.claim("trigger:123.456.abc") is False
+    assert second.claims.claim("trigger:other") is True
 
 
 def test_a_claim_is_forgotten_after_it_is_kept_long_enough(store: Store, clock: Clock) -> None:
-    assert store.claim("event:Ev1", keep_seconds=600) is True
+    assert store.claims.claim("event:Ev1", keep_seconds=600) is True
     clock.now += 599
-    assert store.claim("event:Ev1", keep_seconds=600) is False
+    assert store.claims.claim("event:Ev1", keep_seconds=600) is False
     clock.now += 602
-    assert store.claim("event:Ev1", keep_seconds=600) is True
+    assert store.claims.claim("event:Ev1", keep_seconds=600) is True
 
 
 def test_a_request_with_several_names_is_a_repeat_if_any_was_claimed(store: Store) -> None:
     """A Socket Mode envelope: its envelope_id and its payload's trigger_id, in one claim."""
-    assert store.claim("envelope:E1", "trigger:T1") is True
-    assert store.claim("envelope:E2", "trigger:T1") is False  # redelivered under a new envelope
-    assert store.claim("envelope:E2") is False  # ...whose id was recorded too
-    assert store.claim("envelope:E1", "trigger:T2") is False
+    assert store.claims.claim("envelope:E1", "trigger:T1") is True
+    assert store.claims.claim("envelope:E2", "trigger:T1") is False  # redelivered, new envelope
+    assert store.claims.claim("envelope:E2") is False  # ...whose id was recorded too
+    assert store.claims.claim("envelope:E1", "trigger:T2") is False
 
 
 def test_a_claim_gives_up_quickly_when_another_writer_holds_the_file(store: Store) -> None:
@@ -327,11 +319,11 @@ def test_a_claim_gives_up_quickly_when_another_writer_holds_the_file(store: Stor
     try:
         started = time.monotonic()
         with pytest.raises(StoreBusy):
-            store.claim("trigger:T1")
+            store.claims.claim("trigger:T1")
         assert time.monotonic() - started < 1.0
     finally:
         other.execute("ROLLBACK")
-    assert store.claim("trigger:T1") is True
+    assert store.claims.claim("trigger:T1") is True
 
 
 def read_only_connections(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -341,7 +333,7 @@ def read_only_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     def read_only(path: str, **kwargs: object) -> sqlite3.Connection:
         return connect(f"file:{path}?mode=ro", uri=True, **kwargs)
 
-    monkeypatch.setattr("bot.store.sqlite3.connect", read_only)
+    monkeypatch.setattr("bot.store.database.sqlite3.connect", read_only)
 
 
 def test_a_read_only_file_is_named_and_the_store_recovers_when_it_is_writable(
@@ -349,37 +341,37 @@ def test_a_read_only_file_is_named_and_the_store_recovers_when_it_is_writable(
 ) -> None:
     store.close()
     read_only_connections(monkeypatch)
-    assert store.get_link("U1") is None  # reading still works
+    assert store.links.get("U1") is None  # reading still works
     with pytest.raises(StoreFailed) as failed:
-        store.set_link("U1", "309", "UADMIN")
+        store.links.set("U1", "309", "UADMIN")
     assert failed.value.cause == "read-only"
     assert "DIALER_DB is read-only (attempt to write a readonly database)" in str(failed.value)
     monkeypatch.undo()  # writable again
-    assert store.set_link("U1", "309", "UADMIN") is None
-    assert store.get_link("U1").extension == "309"
+    assert store.links.set("U1", "309", "UADMIN") is None
+    assert store.links.get("U1").extension == "309"
 
 
 def test_a_connection_opened_while_read_only_does_not_outlive_it(store: Store) -> None:
     """One opened for a read while the file was read-only stays so: a write replaces it."""
     read_only = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, isolation_level=None)
-    store._local.db = sqlite_utils.Database(read_only)
-    assert store.set_link("U1", "309", "UADMIN") is None
-    assert store.get_link("U1").extension == "309"
+    store.database._local.db = sqlite_utils.Database(read_only)
+    assert store.links.set("U1", "309", "UADMIN") is None
+    assert store.links.get("U1").extension == "309"
 
 
 def test_a_full_disk_is_named_nothing_is_half_written_and_the_store_recovers(
     store: Store,
 ) -> None:
-    db = store._db()
+    db = store.database.connection()
     db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
     with pytest.raises(StoreFailed) as failed:
         for n in range(200):  # fill the last free pages, then one more
-            store.record_refusal(
+            store.calls.record_refusal(
                 f"U{n}", extension=None, destination=None, surface="slash", outcome="x" * 900
             )
     assert failed.value.cause == "full"
     assert "the disk holding DIALER_DB is full (database or disk is full)" in str(failed.value)
-    written = len(store.recent_calls(limit=500))
+    written = len(store.calls.recent(limit=500))
     with closing(sqlite3.connect(store.path)) as conn:
         assert conn.execute("SELECT count(*) FROM calls").fetchone() == (written,)
     # Space again (the connection that hit the limit was replaced): the next write works.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack import messages
+from bot.domain.facts import Facts
 from bot.slack.listeners.workflow import interactor, number_input, run_context
+from bot.slack.text import callers
 
 
 def test_the_interactor_is_who_slack_says_clicked() -> None:
@@ -45,8 +46,8 @@ def test_the_audit_detail_names_both_runs() -> None:
 
 
 def test_the_steps_own_sentences_say_what_to_do() -> None:
-    assert "button" in messages.workflow_needs_interactor()
-    assert "form" in messages.workflow_needs_interactor()
-    assert "Number" in messages.workflow_no_number()
-    for sentence in (messages.workflow_needs_interactor(), messages.workflow_no_number()):
+    assert "button" in callers.workflow_needs_interactor(Facts())
+    assert "form" in callers.workflow_needs_interactor(Facts())
+    assert "Number" in callers.workflow_no_number()
+    for sentence in (callers.workflow_needs_interactor(Facts()), callers.workflow_no_number()):
         assert "`" not in sentence and "<" not in sentence  # the run log shows no markup

@@ -27,4 +27,4 @@ def seed_links(db_path: str, links: dict[str, str] | None = None) -> None:
     """Write links straight into the bot's database, as an admin's /dial-link would have."""
     with closing(Store(db_path)) as store:
         for user, extension in (LINKED if links is None else links).items():
-            store.set_link(user, extension, ADMIN)
+            store.links.set(user, extension, ADMIN)

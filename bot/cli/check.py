@@ -11,13 +11,11 @@ import argparse
 import asyncio
 import os
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError, SlackClientError
-
-from bot.cli.common import Env, db_exists, safe, slack_client
+from bot import wiring
+from bot.cli.common import Env, db_exists, safe
 from bot.config import Settings, SettingsError, load_settings
 from bot.pbx import (
     ApiKeyMissing,
@@ -28,7 +26,9 @@ from bot.pbx import (
     ProbeAnswer,
     WebFonesClient,
 )
-from bot.store import Store
+from bot.slack.identity import TokenRefused, who_am_i
+from bot.slack.retry import UNREACHABLE_ERRORS
+from bot.store import Store, StoreError
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 APP_TOKEN_SHAPE = re.compile(r"^xapp-\d+-[A-Z0-9]+-\d+-[0-9a-f]+$")
@@ -80,13 +80,12 @@ def signing_secret_result(secret: str) -> Result:
 
 def slack_result(settings: Settings) -> Result:
     """Ask Slack who the bot token belongs to (auth.test)."""
-    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
+    client = wiring.cli_slack_client(settings.slack_bot_token, settings.slack_api_url)
     try:
-        auth = client.auth_test()
-    except SlackApiError as error:
-        code = error.response.get("error") or "refused"
-        return Result(FAIL, "SLACK_BOT_TOKEN", f"Slack refused the token ({code})")
-    except (SlackClientError, OSError) as error:
+        auth = asyncio.run(who_am_i(client))
+    except TokenRefused as refused:
+        return Result(FAIL, "SLACK_BOT_TOKEN", f"Slack refused the token ({refused})")
+    except (*UNREACHABLE_ERRORS, OSError) as error:
         return Result(
             FAIL,
             "SLACK_API_URL",
@@ -159,10 +158,10 @@ def database_result(settings: Settings) -> Result:
     try:
         store = Store(path)
         try:
-            verdict, links = store.check(), store.count_links()
+            verdict, links = store.check(), store.links.count()
         finally:
             store.close()
-    except (sqlite3.Error, OSError) as error:
+    except (StoreError, OSError) as error:
         return Result(FAIL, "DIALER_DB", f"{os.path.abspath(path)} cannot be used: {error}")
     where = os.path.abspath(path)
     if verdict != "ok":

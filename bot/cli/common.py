@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.http_retry import RateLimitErrorRetryHandler
-
 from bot import config
 from bot.logs import scrub
-from bot.store import Store
+from bot.store import Store, StoreError
 
 Env = Mapping[str, str]
-
-WEB_API_TIMEOUT_SECONDS = 15
 
 
 class CliError(Exception):
@@ -51,7 +45,7 @@ def open_store(path: str) -> Store:
     """Open (and migrate) the SQLite file, or explain in one line why not."""
     try:
         return Store(path)
-    except (sqlite3.Error, OSError) as error:
+    except (StoreError, OSError) as error:
         raise CliError(f"DIALER_DB {path!r} cannot be opened: {error}.") from None
 
 
@@ -70,10 +64,3 @@ def bot_token(env: Env, why: str) -> str:
     if not config.raw(env, "SLACK_BOT_TOKEN"):
         raise CliError(f"SLACK_BOT_TOKEN is not set: it is needed {why}.")
     return setting(env, "SLACK_BOT_TOKEN")
-
-
-def slack_client(token: str, base_url: str) -> WebClient:
-    """A synchronous Slack Web API client that waits out rate limits a few times."""
-    client = WebClient(token=token, base_url=base_url, timeout=WEB_API_TIMEOUT_SECONDS)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    return client

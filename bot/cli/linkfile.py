@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from bot.cli.common import CliError
 from bot.domain import extensions
 from bot.domain.ids import MENTION, USER_ID
-from bot.slack import messages
+from bot.slack.text import admins as admin_text
 from bot.store import Link
 
 HEADER = ("user_id", "extension")
@@ -196,7 +196,7 @@ def _extension_problem(extension: str, region: str) -> str | None:
         return None
     if problem.kind == extensions.Kind.SHAPE:
         return f"{_shown(extension)} is not an extension (2 to 8 digits)"
-    return f"{_shown(extension)} {messages.extension_refusal_reason(problem)}, not an extension"
+    return f"{_shown(extension)} {admin_text.extension_refusal_reason(problem)}, not an extension"
 
 
 def check_row(line: int, cells: list[str], columns: Columns, region: str) -> Row:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-
+from bot import wiring
 from bot.cli import linkfile
 from bot.cli.common import (
     CliError,
@@ -20,10 +19,10 @@ from bot.cli.common import (
     db_path,
     open_store,
     slack_api_url,
-    slack_client,
 )
 from bot.cli.linkfile import Row
 from bot.config import SettingsError, default_region
+from bot.services.linking import Directory, EmailProblem, EmailTrouble, Linked, LinkService
 from bot.store import Store, StoreBusy
 
 LINKED_BY = "import"
@@ -58,38 +57,43 @@ def _lookup_failure(code: str) -> CliError:
     return CliError(f"Slack refused users.lookupByEmail ({code}); nothing changed.")
 
 
-def _lookup(client: WebClient, email: str) -> tuple[str | None, str]:
-    """The user ID with this email, or None and why not."""
-    try:
-        answer = client.users_lookupByEmail(email=email)
-    except SlackApiError as error:
-        code = str(error.response.get("error") or "refused")
-        if code in ("users_not_found", "user_not_found"):
-            return None, "no Slack user has that address"
-        raise _lookup_failure(code) from None
-    except (SlackClientError, OSError) as error:
-        raise CliError(
-            f"could not reach Slack at {client.base_url} to look up emails "
-            f"({type(error).__name__}); nothing changed."
-        ) from None
-    user = answer.get("user") or {}
-    if user.get("deleted"):
-        return None, "that Slack account is deactivated"
-    if user.get("is_bot"):
-        return None, "that address belongs to a bot"
-    return str(user["id"]), ""
+#: Why an email address gave no one to link, for the row's report line.
+ROW_PROBLEMS = {
+    EmailTrouble.NO_ONE: "no Slack user has that address",
+    EmailTrouble.DEACTIVATED: "that Slack account is deactivated",
+    EmailTrouble.BOT: "that address belongs to a bot",
+}
 
 
-def _resolve(row: Row, client: WebClient, cache: dict[str, tuple[str | None, str]]) -> Row:
-    """The row with its email turned into a user ID, or marked as not resolvable."""
-    assert row.email is not None
-    key = row.email.lower()
-    if key not in cache:
-        cache[key] = _lookup(client, row.email)
-    user_id, why = cache[key]
-    if user_id is None:
-        return replace(row, problem=f"could not resolve {row.email} on row {row.line} ({why})")
-    return replace(row, user_id=user_id)
+async def _resolve_all(
+    rows: list[Row], pending: set[int], directory: Directory, url: str
+) -> list[Row]:
+    """Each pending row with its email turned into a user ID, or marked as not resolvable."""
+    found: dict[str, str | EmailProblem] = {}
+    resolved = []
+    for row in rows:
+        if row.line not in pending:
+            resolved.append(row)
+            continue
+        assert row.email is not None
+        key = row.email.lower()
+        if key not in found:
+            found[key] = await directory.user_for_email(row.email)
+        answer = found[key]
+        if isinstance(answer, str):
+            resolved.append(replace(row, user_id=answer))
+        elif answer.trouble in ROW_PROBLEMS:
+            why = ROW_PROBLEMS[answer.trouble]
+            problem = f"could not resolve {row.email} on row {row.line} ({why})"
+            resolved.append(replace(row, problem=problem))
+        elif answer.trouble == EmailTrouble.UNREACHABLE:
+            raise CliError(
+                f"could not reach Slack at {url} to look up emails ({answer.code}); "
+                "nothing changed."
+            )
+        else:
+            raise _lookup_failure(answer.code)
+    return resolved
 
 
 def resolve_emails(rows: list[Row], env: Env) -> list[Row]:
@@ -98,9 +102,9 @@ def resolve_emails(rows: list[Row], env: Env) -> list[Row]:
     if not pending:
         return rows
     why = f"to look up the {len(pending)} email address(es) in the file"
-    client = slack_client(bot_token(env, why), slack_api_url(env))
-    cache: dict[str, tuple[str | None, str]] = {}
-    return [_resolve(row, client, cache) if row.line in pending else row for row in rows]
+    token, url = bot_token(env, why), slack_api_url(env)
+    directory = wiring.cli_directory(token, url)
+    return asyncio.run(_resolve_all(rows, pending, directory, url))
 
 
 def _abort(bad: list[Row], total: int) -> int:
@@ -117,7 +121,7 @@ def _abort(bad: list[Row], total: int) -> int:
 
 def _current(store: Store | None) -> dict[str, str]:
     """Every user's current extension."""
-    return {link.user_id: link.extension for link in store.list_links()} if store else {}
+    return {link.user_id: link.extension for link in store.links.all()} if store else {}
 
 
 def _report(row: Row, before: str | None, dry_run: bool) -> tuple[str, str]:
@@ -131,19 +135,21 @@ def _report(row: Row, before: str | None, dry_run: bool) -> tuple[str, str]:
     return "changed", f"{verb} {row.who} {before} → {row.extension}"
 
 
-def _apply(row: Row, store: Store | None, before: str | None) -> str | None:
+async def _apply(row: Row, links: LinkService | None, before: str | None) -> str | None:
     """Write one link unless it is already so; answer the extension it had before."""
-    if store is None or before == row.extension:
+    if links is None or before == row.extension:
         return before
     assert row.user_id is not None
     try:
-        previous = store.set_link(row.user_id, row.extension, LINKED_BY)
+        done = await links.link(row.user_id, row.extension, LINKED_BY)
     except StoreBusy:
         raise CliError(
             f"stopped at row {row.line}: the database stayed busy. The rows reported above were "
             "written; run the import again (rows already linked are skipped)."
         ) from None
-    return previous.extension if previous else None
+    if not isinstance(done, Linked):  # the rows were checked by the same rule before
+        raise CliError(f"row {row.line}: {row.extension} can't be linked; nothing more changed.")
+    return done.previous.extension if done.previous else None
 
 
 def _summary(counts: Counter[str], dry_run: bool) -> str:
@@ -166,27 +172,34 @@ def _open_for_import(path: str, dry_run: bool) -> Store | None:
     return open_store(path)
 
 
-def _import_rows(rows: list[Row], path: str, dry_run: bool) -> Counter[str]:
+async def _import_all(
+    rows: list[Row], store: Store | None, links: LinkService | None, dry_run: bool
+) -> Counter[str]:
+    """Report each row in file order, linking the good ones through `links` (None: dry run)."""
+    counts: Counter[str] = Counter()
+    current = _current(store)
+    for row in rows:
+        if row.problem:
+            counts["bad"] += 1
+            print(row.problem)
+            continue
+        assert row.user_id is not None
+        before = await _apply(row, links, current.get(row.user_id))
+        outcome, line = _report(row, before, dry_run)
+        counts[outcome] += 1
+        print(line, flush=True)
+    return counts
+
+
+def _import_rows(rows: list[Row], path: str, region: str, dry_run: bool) -> Counter[str]:
     """Report each row in file order, writing the good ones unless this is a dry run."""
     store = _open_for_import(path, dry_run)
-    writer = None if dry_run else store
-    counts: Counter[str] = Counter()
+    links = None if dry_run or store is None else wiring.linking(store, region)
     try:
-        current = _current(store)
-        for row in rows:
-            if row.problem:
-                counts["bad"] += 1
-                print(row.problem)
-                continue
-            assert row.user_id is not None
-            before = _apply(row, writer, current.get(row.user_id))
-            outcome, line = _report(row, before, dry_run)
-            counts[outcome] += 1
-            print(line, flush=True)
+        return asyncio.run(_import_all(rows, store, links, dry_run))
     finally:
         if store is not None:
             store.close()
-    return counts
 
 
 def run_import(args: argparse.Namespace, env: Env) -> int:
@@ -202,7 +215,7 @@ def run_import(args: argparse.Namespace, env: Env) -> int:
     bad = [row for row in rows if row.problem]
     if bad and not args.skip_bad:
         return _abort(bad, len(rows))
-    counts = _import_rows(rows, db_path(env), args.dry_run)
+    counts = _import_rows(rows, db_path(env), region, args.dry_run)
     print(_summary(counts, args.dry_run))
     return 0
 
@@ -226,7 +239,7 @@ def run_export(args: argparse.Namespace, env: Env) -> int:
         )
     store = open_store(path)
     try:
-        links = store.list_links()
+        links = store.links.all()
     finally:
         store.close()
     text = linkfile.render(links)

@@ -17,11 +17,8 @@ from phonenumbers import (
     shortnumberinfo,
 )
 
-from bot.domain.outcomes import Outcome, sentence
-from bot.slack.countries import country_name, describe_regions
-from bot.slack.messages import Facts
-
-__all__ = ["country_name", "describe_regions"]  # re-exported: tests and callers name them here
+from bot.domain.facts import Facts
+from bot.domain.outcomes import Outcome
 
 # Longest text read_number will look at; nothing dialable is longer, and phonenumbers' regexes
 # should never be handed a whole essay from a slash command.
@@ -66,7 +63,7 @@ class Refusal:
 
     @property
     def facts(self) -> Facts:
-        """What messages needs to word this refusal."""
+        """What a sentence needs to word this refusal."""
         return Facts(
             display=self.display,
             region=self.region,
@@ -74,11 +71,6 @@ class Refusal:
             typed=self.typed,
             allowed_regions=self.allowed_regions,
         )
-
-    @property
-    def text(self) -> str:
-        """The sentence the user reads."""
-        return sentence(self.outcome, self.facts)
 
 
 # --- reading ------------------------------------------------------------------------------------

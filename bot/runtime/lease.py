@@ -26,8 +26,8 @@ def join(store: Store) -> None:
     refuses calls with a sentence until the disk recovers. StoreBusy is the caller's to judge.
     """
     try:
-        store.heartbeat()
-        settled = store.settle_interrupted()
+        store.processes.heartbeat()
+        settled = store.processes.settle_interrupted()
     except StoreFailed as error:
         log.error("%s; no call will be placed until it can be written", error)
         return
@@ -39,8 +39,8 @@ async def keep(db: StoreRunner) -> None:
     trouble: str | None = None
     while True:
         try:
-            await db.run_in_pool(db.store.heartbeat)
-            settled = await db.run_in_pool(db.store.settle_interrupted)
+            await db.run_in_pool(db.store.processes.heartbeat)
+            settled = await db.run_in_pool(db.store.processes.settle_interrupted)
         except (StoreBusy, StoreFailed) as error:
             if trouble is None:
                 log.warning("could not renew this process's heartbeat: %s", error)
@@ -57,7 +57,7 @@ async def leave(db: StoreRunner, keeper: asyncio.Task[None]) -> None:
     """At a clean exit, with no call in flight: stop the heartbeat and remove this process."""
     keeper.cancel()
     try:
-        await db.run_in_pool(db.store.leave)
+        await db.run_in_pool(db.store.processes.leave)
     except (StoreBusy, StoreFailed) as error:
         log.warning("could not remove this process from the database: %s", error)
 

@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.config import Settings
 from bot.domain import extensions, numbers
+from bot.domain.facts import Facts
 from bot.domain.ids import EXTENSION, MENTION
 from bot.domain.outcomes import OUTCOMES, Outcome
 from bot.metrics import Metrics
 from bot.pbx import DialerError, RateLimited, WebFonesClient
-from bot.slack import views
-from bot.slack.messages import Facts
-from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy, StoreFailed
+from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy, StoreError
 from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -68,29 +66,15 @@ class CallRequest:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the service says back at one step: refused, calling, or how the call ended."""
+    """What the service says back at one step: refused, calling, or how the call ended.
+
+    It carries facts, not words: the surface that shows it words it (bot.slack.text).
+    """
 
     outcome: Outcome
     facts: Facts
     #: The audit destination: E.164 ("+15808675309") or extension digits; None when unread.
     destination: str | None = None
-
-    @property
-    def text(self) -> str:
-        """The sentence, with Slack markup."""
-        return OUTCOMES[self.outcome].sentence(self.facts)
-
-    @property
-    def plain(self) -> str:
-        """The sentence for a place that shows no markup (a modal's field error)."""
-        return OUTCOMES[self.outcome].sentence(replace(self.facts, plain=True))
-
-    @property
-    def blocks(self) -> list[dict[str, Any]] | None:
-        """Blocks to send with the text: a refusal for an unlinked user offers a next step."""
-        if self.outcome == Outcome.REFUSED_UNLINKED:
-            return views.not_linked_blocks(self.text)
-        return None
 
     @property
     def placed(self) -> bool:
@@ -148,15 +132,16 @@ class DialService:
         dialer: WebFonesClient,
         *,
         metrics: Metrics | None = None,
+        after_call: Callable[[str, Answer], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.dialer = dialer
         self.metrics = metrics or Metrics()
+        #: Called with the user's ID and the final answer after each call ends (Home's refresh).
+        self.after_call = after_call
         self._in_flight: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
-        #: Called with the user's ID and the final answer after each call ends.
-        self.after_call: Callable[[str, Answer], Awaitable[None]] | None = None
 
     # --- the sequence -----------------------------------------------------------------------
 
@@ -188,10 +173,10 @@ class DialService:
         facts = facts or Facts()
         extension = None
         try:
-            link = await self.db.run(self.db.store.get_link, request.user_id)
+            link = await self.db.run(self.db.store.links.get, request.user_id)
             extension = link.extension if link else None
             await self.db.run(
-                self.db.store.record_refusal,
+                self.db.store.calls.record_refusal,
                 request.user_id,
                 extension=extension,
                 destination=destination[:64] if destination else None,
@@ -200,7 +185,7 @@ class DialService:
                 outcome=outcome.value,
                 detail=request.context,
             )
-        except (StoreBusy, sqlite3.Error) as error:
+        except StoreError as error:
             log.warning("refusal for %s not recorded: %s", request.user_id, error)
         _log_attempt(request, outcome, extension, destination)
         self.metrics.dial_ended(request.surface.value, outcome)
@@ -241,6 +226,15 @@ class DialService:
                 dialable.append(found)
         return Offer(dialable, dict(left_out))
 
+    async def claim(self, key: str) -> bool | Answer:
+        """Claim a request by name (a workflow run): True the first time, False for a repeat,
+        or the refusal when the store can't say (nothing is dialed that can't be recorded)."""
+        try:
+            return await self.db.run(self.db.store.claims.claim, key)
+        except StoreError as error:
+            log.warning("request %s not claimed: %s", key, type(error).__name__)
+            return Answer(store_trouble(error), Facts())
+
     async def drain(self, timeout: float) -> None:
         """Wait for calls already sent to the PBX to be answered, up to `timeout` seconds."""
         pending = [task for task in self._in_flight if not task.done()]
@@ -270,9 +264,9 @@ class DialService:
             if mention:
                 return await self._colleague(request, mention[1])
             linked = bool(EXTENSION.match(text)) and bool(
-                await self.db.run(self.db.store.users_with_extension, text)
+                await self.db.run(self.db.store.links.users_with, text)
             )
-        except (StoreBusy, sqlite3.Error) as error:
+        except StoreError as error:
             return self._store_failure(request, error)
         if linked:
             if self._special_extension(text):
@@ -291,7 +285,7 @@ class DialService:
         return _Target(pbx_digits=result.pbx_digits, display=result.display, audit=result.e164)
 
     async def _colleague(self, request: CallRequest, colleague: str) -> _Target | Answer:
-        link = await self.db.run(self.db.store.get_link, colleague)
+        link = await self.db.run(self.db.store.links.get, colleague)
         if link is None:
             facts = Facts(colleague=colleague)
             outcome = Outcome.REFUSED_COLLEAGUE_UNLINKED
@@ -310,8 +304,8 @@ class DialService:
         store = self.db.store
         facts = Facts(display=target.display)
         try:
-            link = await self.db.run(store.get_link, request.user_id)
-        except sqlite3.Error as error:
+            link = await self.db.run(store.links.get, request.user_id)
+        except StoreError as error:
             return self._store_failure(request, error, target)
         if link is None:
             outcome = Outcome.REFUSED_UNLINKED
@@ -321,7 +315,7 @@ class DialService:
             return await self.refuse(request, outcome, facts, destination=target.audit)
         try:
             slot = await self.db.run(
-                store.reserve_call,
+                store.calls.reserve,
                 request.user_id,
                 extension=link.extension,
                 destination=target.audit,
@@ -330,7 +324,7 @@ class DialService:
                 pbx_rate=self.settings.pbx_rate,
                 detail=request.context,
             )
-        except (StoreBusy, sqlite3.Error) as error:
+        except StoreError as error:
             return self._store_failure(request, error, target)
         if isinstance(slot, Held):
             outcome = Outcome(f"held_{slot.reason}")
@@ -341,16 +335,13 @@ class DialService:
         return _Started(slot.call_id, request, link.extension, target)
 
     def _store_failure(
-        self, request: CallRequest, error: Exception, target: _Target | None = None
+        self, request: CallRequest, error: StoreError, target: _Target | None = None
     ) -> Answer:
         """Nothing is dialed that could not be recorded: say whether the log is busy or broken."""
-        if isinstance(error, StoreBusy) or _is_locked(error):
-            outcome = Outcome.REFUSED_STORE_BUSY
+        outcome = store_trouble(error)
+        if outcome == Outcome.REFUSED_STORE_BUSY:
             log.warning("call for %s not placed: the call log is locked", request.user_id)
         else:
-            outcome = Outcome.REFUSED_STORE_FAILED
-            if isinstance(error, sqlite3.Error) and not isinstance(error, StoreFailed):
-                error = StoreFailed(error)  # its words name the trouble and what to check
             log.error("call for %s not placed: %s", request.user_id, error)
         self.metrics.dial_ended(request.surface.value, outcome)
         display = target.display if target else ""
@@ -408,7 +399,7 @@ class DialService:
             pause = min(error.retry_after or DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS)
             self.metrics.pbx_paused()
             try:
-                await self.db.run(self.db.store.block_pbx_until, time.time() + pause)
+                await self.db.run(self.db.store.calls.block_pbx_until, time.time() + pause)
             except Exception as failure:
                 log.warning("could not record the PBX's 429 pause: %s", type(failure).__name__)
             return int(pause)
@@ -425,7 +416,7 @@ class DialService:
         detail = "; ".join(part for part in (started.request.context, detail) if part)
         try:
             await self.db.run(
-                self.db.store.finish_call,
+                self.db.store.calls.finish,
                 started.call_id,
                 outcome=outcome.value,
                 sent=OUTCOMES[outcome].sent,
@@ -433,7 +424,7 @@ class DialService:
                 latency_ms=latency_ms,
                 detail=detail,
             )
-        except (StoreBusy, StoreFailed) as error:
+        except StoreError as error:
             log.error("could not record the outcome of call %s: %s", started.call_id, error)
         except Exception:
             log.exception("could not record the outcome of call %s", started.call_id)
@@ -460,8 +451,10 @@ def _log_attempt(
     )
 
 
-def _is_locked(error: Exception) -> bool:
-    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error).lower()
+def store_trouble(error: StoreError) -> Outcome:
+    """The refusal for a store that could not record an attempt: busy, or failed."""
+    busy = isinstance(error, StoreBusy)
+    return Outcome.REFUSED_STORE_BUSY if busy else Outcome.REFUSED_STORE_FAILED
 
 
 async def _ack_sent() -> None:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import messages
 from bot.slack.retry import SlackUnreachable, describe
+from bot.slack.text import admins as admin_text
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class AdminDirectory:
             return False
         except Exception as error:  # network trouble: nothing is decided, nothing cached
             log.warning("users.info unreachable for %s: %s", user_id, describe(error))
-            raise SlackUnreachable(messages.slack_unreachable_admin_check()) from None
+            raise SlackUnreachable(admin_text.slack_unreachable_admin_check()) from None
         user = response.get("user") or {}
         verdict = bool(
             not user.get("deleted")

@@ -9,15 +9,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request import payload_utils
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
-from bot.services.dialing import ACK_SENT, DialService
-from bot.slack import messages, replays
-from bot.slack.admins import AdminDirectory
-from bot.slack.home import HomePublisher
+from bot.services.dialing import ACK_SENT
+from bot.slack import replays
+from bot.slack.deps import Deps
 from bot.slack.identity import SlackIdentity
 from bot.slack.listeners import (
     actions,
@@ -30,6 +30,11 @@ from bot.slack.listeners import (
     workflow,
 )
 from bot.slack.retry import SlackUnreachable, describe, is_slack_unreachable
+from bot.slack.text import callers
+from bot.store.runner import StoreRunner
+
+#: Every listener module; each attaches its handlers with register(app, deps).
+LISTENERS = (dial, shortcut, actions, modal, home, dial_link, link_requests, workflow)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,9 @@ class DialerApp(AsyncApp):
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         """Dispatch as Bolt does; listeners started here see ACK_SENT done once it returns."""
-        with self.metrics.handling(req.body):  # times the ack; replies count their failures
+        with self.metrics.handling(
+            request_kind(req.body)
+        ):  # times the ack; replies count their failures
             if self.process_before_response:  # the listener runs inside the dispatch: no wait
                 return await super().async_dispatch(req)
             sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -59,17 +66,10 @@ class DialerApp(AsyncApp):
                     sent.set_result(None)
 
 
-def create_app(service: DialService) -> DialerApp:
-    """Build the Bolt app: commands, shortcuts, buttons, modals and the Home tab."""
-    settings = service.settings
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    # Its own client without slack_sdk's retry on connection errors: the retry schedule
-    # (and its one log line per try) is SlackIdentity's.
-    identity = SlackIdentity(
-        AsyncWebClient(
-            token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
-        )
-    )
+def create_app(
+    deps: Deps, *, identity: SlackIdentity, metrics: Metrics, db: StoreRunner
+) -> DialerApp:
+    """Build the Bolt app: commands, shortcuts, buttons, modals, Home and the workflow step."""
 
     async def authorize(
         enterprise_id: str | None, team_id: str | None, user_id: str | None
@@ -77,12 +77,12 @@ def create_app(service: DialService) -> DialerApp:
         return identity.result_for(enterprise_id, team_id, user_id)
 
     app = DialerApp(
-        metrics=service.metrics,
+        metrics=metrics,
         # Bolt's own client stays tokenless: each request's client gets the token from
         # `authorize`, which never calls Slack (no per-request auth.test to fail on).
-        client=AsyncWebClient(base_url=settings.slack_api_url),
+        client=AsyncWebClient(base_url=deps.settings.slack_api_url),
         authorize=authorize,
-        signing_secret=settings.slack_signing_secret or "",
+        signing_secret=deps.settings.slack_signing_secret or "",
         process_before_response=False,
         raise_error_for_unhandled_request=False,
         # Bolt's loggers copy this one's level (WARNING, bot/logs.py), not the root's:
@@ -90,39 +90,31 @@ def create_app(service: DialService) -> DialerApp:
         logger=logging.getLogger("slack_bolt"),
     )
     app.identity = identity
-    replays.register(app, service.db)  # after Bolt's signature check, before every listener
-    admins = AdminDirectory(settings.admins, client)
-    home_tab = HomePublisher(client, service.db, admins)
-    service.after_call = home_tab.call_finished
-
-    @app.error
-    async def log_unhandled(
-        error: Exception, body: dict, response: BoltResponse | None
-    ) -> BoltResponse | None:
-        if is_slack_unreachable(error):  # one line, and a sentence instead of a 500
-            log.warning(
-                "a request needed Slack, which could not be reached (%s)",
-                describe(error),
-                exc_info=error if log.isEnabledFor(logging.DEBUG) else None,
-            )
-            return None if response is None else slack_away_response(error, body)
-        log.error("unhandled error in a listener: %s", type(error).__name__, exc_info=error)
-        return None
-
-    dial.register(app, service)
-    shortcut.register(app, service)
-    actions.register(app, service)
-    modal.register(app, service)
-    home.register(app, service, home_tab)
-    dial_link.register(app, settings, service.db, admins)
-    link_requests.register(app, settings, service.db, admins, home_tab)
-    workflow.register(app, service, client)
+    replays.register(app, db)  # after Bolt's signature check, before every listener
+    app.error(log_unhandled)
+    for listener in LISTENERS:
+        listener.register(app, deps)
     return app
+
+
+async def log_unhandled(
+    error: Exception, body: dict, response: BoltResponse | None
+) -> BoltResponse | None:
+    """An error no listener caught: one line (and a sentence) when Slack was away, else logged."""
+    if is_slack_unreachable(error):  # one line, and a sentence instead of a 500
+        log.warning(
+            "a request needed Slack, which could not be reached (%s)",
+            describe(error),
+            exc_info=error if log.isEnabledFor(logging.DEBUG) else None,
+        )
+        return None if response is None else slack_away_response(error, body)
+    log.error("unhandled error in a listener: %s", type(error).__name__, exc_info=error)
+    return None
 
 
 def slack_away_response(error: Exception, body: dict[str, Any]) -> BoltResponse:
     """The ack for a request that could not be served because Slack's Web API is away."""
-    text = str(error) if isinstance(error, SlackUnreachable) else messages.slack_unreachable()
+    text = str(error) if isinstance(error, SlackUnreachable) else callers.slack_unreachable()
     if body.get("type") == "view_submission":  # a modal shows errors next to an input
         inputs = list(((body.get("view") or {}).get("state") or {}).get("values") or {})
         if inputs:  # state.values is keyed by the input blocks' IDs
@@ -130,3 +122,18 @@ def slack_away_response(error: Exception, body: dict[str, Any]) -> BoltResponse:
             return BoltResponse(status=200, body=json.dumps(answer))
     answer = {"response_type": "ephemeral", "text": text}
     return BoltResponse(status=200, body=json.dumps(answer))
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """Bolt's reading of a request body: command, shortcut, action, view, event or other."""
+    if payload_utils.is_slash_command(body):
+        return "command"
+    if payload_utils.is_shortcut(body):
+        return "shortcut"
+    if payload_utils.is_action(body):
+        return "action"
+    if payload_utils.is_view(body):
+        return "view"
+    if payload_utils.is_event(body):
+        return "event"
+    return "other"

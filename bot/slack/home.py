@@ -14,6 +14,7 @@ from bot.metrics import slack_call_failed
 from bot.services.dialing import Answer
 from bot.slack import views
 from bot.slack.admins import AdminDirectory
+from bot.slack.replies import words
 from bot.slack.retry import SlackUnreachable
 from bot.store import StoreBusy, StoreFailed
 from bot.store.runner import StoreRunner
@@ -40,8 +41,8 @@ class HomePublisher:
     async def view_for(self, user_id: str) -> dict:
         """The Home view this user should see now."""
         store = self._db.store
-        link = await self._db.run(store.get_link, user_id)
-        calls = await self._db.run(store.recent_calls, user_id=user_id, limit=10)
+        link = await self._db.run(store.links.get, user_id)
+        calls = await self._db.run(store.calls.recent, user_id=user_id, limit=10)
         admin = None
         try:
             is_admin = await self._admins.is_admin(user_id)
@@ -49,9 +50,9 @@ class HomePublisher:
             is_admin = False
         if is_admin:
             admin = views.AdminSummary(
-                linked_users=await self._db.run(store.count_links),
+                linked_users=await self._db.run(store.links.count),
                 recent_failures=await self._db.run(
-                    store.recent_calls_with_outcomes, FAILURE_OUTCOMES, limit=5
+                    store.calls.recent_with_outcomes, FAILURE_OUTCOMES, limit=5
                 ),
             )
         return views.home_view(link, calls, banner=self._banners.get(user_id), admin=admin)
@@ -80,5 +81,5 @@ class HomePublisher:
         """Refresh after a call; a call started from Home shows its outcome there."""
         if user_id not in self._viewers:
             return
-        banner = answer.text if user_id in self._banners else None
+        banner = words(answer) if user_id in self._banners else None
         await self.publish(user_id, banner)

@@ -85,3 +85,23 @@ class SlackIdentity:
             if found is None:
                 return
             problem = f"could not reach Slack to learn the bot's identity ({found})"
+
+
+async def learn_identity(identity: SlackIdentity, backoff: Backoff) -> asyncio.Task | None:
+    """Learn who the bot is; if Slack is away, keep asking in the background (a task).
+
+    Raises TokenRefused at once when Slack answers and refuses the bot token.
+    """
+    reason = await identity.try_once()
+    if reason is None:
+        return None
+    return asyncio.create_task(identity.keep_trying(reason, backoff))
+
+
+async def who_am_i(client: AsyncWebClient) -> dict:
+    """auth.test's answer for the client's token; TokenRefused when Slack refuses the token."""
+    try:
+        auth = await client.auth_test()
+    except SlackApiError as error:
+        raise TokenRefused(str(error.response.get("error") or "refused")) from None
+    return dict(auth.data) if isinstance(auth.data, dict) else {}

@@ -108,7 +108,7 @@ class IgnoreRepeats(AsyncMiddleware):
     async def _claim(self, keys: list[str]) -> bool:
         """Claim the keys; when the database can't say, act (the listener answers for it)."""
         try:
-            claimed = await self._db.run(self._db.store.claim, *keys)
+            claimed = await self._db.run(self._db.store.claims.claim, *keys)
         except (StoreBusy, StoreFailed) as error:
             if not self._trouble:
                 log.warning("could not record requests as handled; repeats go unseen: %s", error)

@@ -1,4 +1,8 @@
-"""slack_sdk's aiohttp Socket Mode client, reconnecting with backoff and one log line per try."""
+"""Socket Mode transport: slack_sdk's aiohttp client with patient reconnects, and the intake.
+
+`PatientSocketModeClient` reconnects with backoff and one log line per try; `SocketModeIntake`
+hands envelopes to Bolt and, when the bot stops, takes no new ones but acks those it holds.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,17 @@ import logging
 import time
 
 import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.backoff import Backoff
-from bot.slack.retry import describe
+from bot.slack import identity, replays
+from bot.slack.identity import TokenRefused
+from bot.slack.retry import UNREACHABLE_ERRORS, describe
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +110,69 @@ class PatientSocketModeClient(SocketModeClient):
         if self.message_receiver is not None:
             self.message_receiver.cancel()
         self.message_receiver = asyncio.ensure_future(self.receive_messages())
+
+
+#: How often a silent connection is checked (Bolt's default for Socket Mode).
+PING_SECONDS = 10.0
+#: Slack's deadline for an ack: envelopes already being handled get that long at shutdown.
+ACK_SECONDS = 3.0
+
+
+class SocketModeIntake(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler that can stop taking envelopes yet ack those it holds."""
+
+    def __init__(self, app: AsyncApp, app_token: str, backoff: Backoff) -> None:
+        # Not super().__init__: that builds slack_sdk's own client, which would be thrown away.
+        self.app = app
+        self.app_token = app_token
+        self.client = PatientSocketModeClient(
+            app_token=app_token,
+            logger=app.logger,
+            # Without slack_sdk's own retry on connection errors: the schedule is ours.
+            web_client=AsyncWebClient(base_url=app.client.base_url, retry_handlers=[]),
+            ping_interval=PING_SECONDS,
+            backoff=backoff,
+        )
+        self.client.socket_mode_request_listeners.append(self.handle)
+        self.accepting = True
+        self._acking: set[asyncio.Task] = set()
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+        """Dispatch one envelope to Bolt and ack it, unless the bot is shutting down."""
+        if not self.accepting:
+            return  # not acked: we are leaving, and Slack sees the socket close right after
+        task = asyncio.current_task()
+        if task is not None:
+            self._acking.add(task)
+        envelope = replays.ENVELOPE_ID.set(req.envelope_id)
+        try:
+            await super().handle(client, req)
+        finally:
+            replays.ENVELOPE_ID.reset(envelope)
+            if task is not None:
+                self._acking.discard(task)
+
+    async def stop_intake(self) -> None:
+        """Take no new envelopes, ack the ones being handled, then close the WebSocket."""
+        self.accepting = False
+        pending = [task for task in self._acking if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=ACK_SECONDS)
+        await self.close_async()
+
+
+async def open_socket_mode(app: AsyncApp, app_token: str, backoff: Backoff) -> SocketModeIntake:
+    """Check the app-level token with apps.connections.open; fail fast if Slack refuses it."""
+    handler = SocketModeIntake(app, app_token, backoff)
+    try:
+        async with asyncio.timeout(identity.TRY_SECONDS):
+            opened = await handler.client.web_client.apps_connections_open(app_token=app_token)
+    except SlackApiError as error:
+        await handler.close_async()
+        code = error.response.get("error", "refused")
+        raise TokenRefused(str(code)) from None
+    except UNREACHABLE_ERRORS:
+        pass  # the client keeps trying, one line per try, until Slack answers
+    else:
+        handler.client.wss_uri = opened["url"]
+    return handler

@@ -1,4 +1,4 @@
-"""Block Kit views and blocks: App Home, the dial modal, link requests. Pure functions."""
+"""Block Kit views and blocks: App Home, the dial modal, link requests, choices. Pure functions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import phonenumbers
 
 from bot.domain import outcomes
 from bot.domain.outcomes import Kind
-from bot.slack import messages
+from bot.slack import text
+from bot.slack.text import admins as admin_text
+from bot.slack.text import callers
+from bot.slack.text import home as home_text
 from bot.store import CallRecord, Link
 
 DIAL_MODAL = "dial_modal"
@@ -79,7 +82,7 @@ def destination_label(destination: str | None) -> str:
 
 def outcome_label(outcome: str) -> str:
     """A log outcome in a few plain words."""
-    return outcomes.label(outcome)
+    return text.label(outcome)
 
 
 def _when(at: float) -> str:
@@ -125,11 +128,11 @@ def home_view(
     if banner:
         blocks.append(_section(banner))
     if link is None:
-        blocks += not_linked_blocks(messages.home_not_linked())
+        blocks += not_linked_blocks(home_text.home_not_linked())
     else:
         blocks.append(
             _section(
-                messages.home_your_extension(link.extension),
+                home_text.home_your_extension(link.extension),
                 _button("Dial a number", OPEN_DIAL_MODAL, style="primary"),
             )
         )
@@ -137,7 +140,7 @@ def home_view(
     if calls:
         blocks += [_call_block(record) for record in calls[:10]]
     else:
-        blocks.append(_section(messages.home_no_calls()))
+        blocks.append(_section(home_text.home_no_calls()))
     if admin is not None:
         blocks += _admin_blocks(admin)
     return {"type": "home", "blocks": blocks[:100]}
@@ -147,7 +150,7 @@ def _admin_blocks(admin: AdminSummary) -> list[dict[str, Any]]:
     blocks = [
         {"type": "divider"},
         _section(
-            messages.home_admin_summary(admin.linked_users),
+            home_text.home_admin_summary(admin.linked_users),
             _button("Link someone…", OPEN_LINK_MODAL),
         ),
     ]
@@ -159,7 +162,7 @@ def _admin_blocks(admin: AdminSummary) -> list[dict[str, Any]]:
         ]
         blocks.append(_section("*Recent failures*\n" + "\n".join(lines)))
     else:
-        blocks.append(_section(messages.home_no_failures()))
+        blocks.append(_section(home_text.home_no_failures()))
     return blocks
 
 
@@ -185,7 +188,7 @@ def dial_modal(initial: str = "") -> dict[str, Any]:
                 "block_id": NUMBER_BLOCK,
                 "label": _text("Number to call", "plain_text"),
                 "element": element,
-                "hint": _text(messages.DIAL_MODAL_HINT, "plain_text"),
+                "hint": _text(callers.DIAL_MODAL_HINT, "plain_text"),
             }
         ],
     }
@@ -206,7 +209,7 @@ def link_request_blocks(user_id: str) -> list[dict[str, Any]]:
     """The DM an admin gets when a user asks to be linked."""
     return [
         _section(
-            messages.link_requested_by(user_id),
+            admin_text.link_requested_by(user_id),
             _button("Link…", OPEN_LINK_MODAL, user_id, style="primary"),
         )
     ]
@@ -216,7 +219,7 @@ def link_modal(user_id: str | None) -> dict[str, Any]:
     """The admin's 'link someone' modal: a person (unless known) and an extension."""
     blocks: list[dict[str, Any]] = []
     if user_id:
-        blocks.append(_section(messages.link_modal_intro(user_id)))
+        blocks.append(_section(admin_text.link_modal_intro(user_id)))
     else:
         blocks.append(
             {
@@ -248,3 +251,36 @@ def link_modal(user_id: str | None) -> dict[str, Any]:
         "close": _text("Cancel", "plain_text"),
         "blocks": blocks,
     }
+
+
+def choose_number(
+    numbers: list[tuple[str, str]], left_out: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """Blocks offering one button per (display, e164) number found in a message."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"dial_choice_{index}",
+            "text": {"type": "plain_text", "text": display[:75]},
+            "value": e164,
+        }
+        for index, (display, e164) in enumerate(numbers)
+    ]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": callers.several_numbers(left_out)}},
+        {"type": "actions", "block_id": "dial_choice", "elements": buttons},
+    ]
+
+
+def link_form_values(view: dict[str, Any]) -> tuple[str, str | None]:
+    """What the link form holds: the extension typed, and the person (known or picked)."""
+    values = view.get("state", {}).get("values", {})
+    extension = values.get(EXTENSION_BLOCK, {}).get(EXTENSION_INPUT, {}).get("value") or ""
+    picked = values.get(USER_BLOCK, {}).get(USER_INPUT, {}).get("selected_user")
+    return extension.strip(), view.get("private_metadata") or picked
+
+
+def dial_form_number(view: dict[str, Any]) -> str:
+    """What the user typed in the dial modal's number field."""
+    values = view.get("state", {}).get("values", {})
+    return values.get(NUMBER_BLOCK, {}).get(NUMBER_INPUT, {}).get("value") or ""

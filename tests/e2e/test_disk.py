@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from bot.slack import messages
-from bot.slack.messages import Facts
+from bot.domain.facts import Facts
+from bot.slack.text import admins as admin_text
+from bot.slack.text import callers
 from tests.e2e.conftest import ADMIN, SIGNING_SECRET, World
 from tests.fakes.pbx import FakePbx
 from tests.fakes.signing import (
@@ -35,8 +36,8 @@ from tests.fakes.signing import (
 )
 from tests.fakes.slack import FakeSlack
 
-CALLS_NOT_RECORDED = messages.store_failed(Facts())
-LINK_NOT_SAVED = messages.link_not_saved()
+CALLS_NOT_RECORDED = callers.store_failed(Facts())
+LINK_NOT_SAVED = admin_text.link_not_saved()
 
 
 class Disk:

@@ -29,13 +29,11 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot import wiring
 from bot.config import load_settings
 from bot.logs import SecretScrubber
-from bot.pbx import WebFonesClient
-from bot.services.dialing import DialService
-from bot.slack.app import create_app
+from bot.runtime import lease
 from bot.store import Store
-from bot.store.runner import StoreRunner
 from tests.fakes.pbx import FakePbx
 from tests.fakes.signing import (
     app_home_opened_event,
@@ -77,32 +75,18 @@ def _tls() -> ssl.SSLContext:
 
 
 async def build_bot(env: dict[str, str]) -> Bot:
-    """Build the bot as bot.__main__.run does, minus what only the process does.
+    """Build the bot as `python -m bot` does (bot.wiring.build), minus what only the process does.
 
     Left out: the HTTP server or WebSocket (requests are dispatched straight to Bolt), the
-    start-up auth.test, the hourly pruner and signal handling. One difference: the PBX client
+    start-up auth.test, the hourly pruner and signal handling. The store joins the database's
+    processes as the process does (bot.runtime.lease.join). One difference: the PBX client
     gets a transport sharing one TLS context (the fake PBX is plain http, so TLS is never
     used) instead of loading the CA bundle again per test.
     """
     settings = load_settings(env)
-    store = Store(settings.db_path)
-    store.settle_interrupted()
-    db = StoreRunner(store)
-    dialer = WebFonesClient(
-        settings.webfones_base_url,
-        settings.webfones_api_key,
-        transport=httpx.AsyncHTTPTransport(verify=_tls()),
-        total_timeout=float(settings.webfones_timeout),
-        connect_timeout=min(5.0, float(settings.webfones_timeout)),
-    )
-    app = create_app(DialService(settings, db, dialer))
-
-    async def close() -> None:
-        await dialer.aclose()
-        db.close()
-        store.close()
-
-    return Bot(app, store, close, SecretScrubber(settings.secrets))
+    built = wiring.build(settings, pbx_transport=httpx.AsyncHTTPTransport(verify=_tls()))
+    lease.join(built.store)
+    return Bot(built.app, built.store, built.aclose, SecretScrubber(settings.secrets))
 
 
 # --- the event loop thread ----------------------------------------------------------------------
@@ -376,7 +360,7 @@ class World:
 
         async def seed() -> None:
             for user, extension in (LINKED if links is None else links).items():
-                store.set_link(user, extension, ADMIN)
+                store.links.set(user, extension, ADMIN)
 
         self._loop.run(seed())
 

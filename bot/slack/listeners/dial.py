@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.services.dialing import Answer, CallRequest, DialService, Surface
-from bot.slack import messages
-from bot.slack.listeners.respond import reply
+from bot.services.dialing import Answer, CallRequest, Surface
+from bot.slack.deps import Deps
+from bot.slack.replies import blocks_for, reply, words
+from bot.slack.text import callers
 
 
 class SlashReplies:
@@ -18,26 +21,27 @@ class SlashReplies:
 
     async def refused(self, answer: Answer) -> None:
         """Ack with why nothing was dialed."""
-        await self._ack(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
+        await self._ack(text=words(answer), blocks=blocks_for(answer), response_type="ephemeral")
 
     async def calling(self, answer: Answer) -> None:
         """Ack with the 'Calling…' line."""
-        await self._ack(text=answer.text, response_type="ephemeral")
+        await self._ack(text=words(answer), response_type="ephemeral")
 
     async def finished(self, answer: Answer) -> None:
         """Post the outcome through response_url."""
-        await reply(self._respond, answer.text)
+        await reply(self._respond, words(answer))
 
 
-def register(app: AsyncApp, service: DialService) -> None:
+async def handle_dial(ack: AsyncAck, respond: AsyncRespond, command: dict, *, deps: Deps) -> None:
+    """Dial what follows /dial, or show how to use it."""
+    text = (command.get("text") or "").strip()
+    if not text or text.lower() in ("help", "?"):
+        await ack(text=callers.DIAL_USAGE, response_type="ephemeral")
+        return
+    request = CallRequest(command["user_id"], text, Surface.SLASH)
+    await deps.dialing.dial(request, SlashReplies(ack, respond))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
     """Attach the /dial command."""
-
-    async def handle_dial(ack: AsyncAck, respond: AsyncRespond, command: dict) -> None:
-        text = (command.get("text") or "").strip()
-        if not text or text.lower() in ("help", "?"):
-            await ack(text=messages.DIAL_USAGE, response_type="ephemeral")
-            return
-        request = CallRequest(command["user_id"], text, Surface.SLASH)
-        await service.dial(request, SlashReplies(ack, respond))
-
-    app.command("/dial")(handle_dial)
+    app.command("/dial")(partial(handle_dial, deps=deps))

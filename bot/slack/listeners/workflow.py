@@ -12,7 +12,7 @@ step is finished exactly once: `complete` with the outputs when the PBX accepted
 from __future__ import annotations
 
 import logging
-import sqlite3
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -20,13 +20,13 @@ from slack_bolt.context.complete.async_complete import AsyncComplete
 from slack_bolt.context.fail.async_fail import AsyncFail
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.facts import Facts
 from bot.domain.ids import USER_ID
-from bot.domain.outcomes import OUTCOMES, Outcome
-from bot.services.dialing import Answer, CallRequest, DialService, Surface
-from bot.slack import messages
-from bot.slack.listeners.link_requests import direct_message
-from bot.slack.messages import Facts
-from bot.store import StoreBusy
+from bot.domain.outcomes import Outcome
+from bot.services.dialing import Answer, CallRequest, Surface
+from bot.slack.deps import Deps
+from bot.slack.replies import blocks_for, direct_message, words
+from bot.slack.text import callers, sentence
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def step_outputs(answer: Answer, caller: str) -> dict[str, str]:
     return {
         "destination": answer.destination or "",
         "extension": answer.facts.extension,
-        "message": answer.plain,
+        "message": words(answer, plain=True),
         "caller": caller,
     }
 
@@ -106,8 +106,8 @@ class StepReplies:
         if answer.placed:
             await _complete(self._complete, step_outputs(answer, self._user_id))
         else:
-            await _fail(self._fail, answer.plain)
-        await direct_message(self._client, self._user_id, answer.text, answer.blocks)
+            await _fail(self._fail, words(answer, plain=True))
+        await direct_message(self._client, self._user_id, words(answer), blocks_for(answer))
 
 
 async def _complete(complete: AsyncComplete, outputs: dict[str, str]) -> None:
@@ -124,51 +124,47 @@ async def _fail(fail: AsyncFail, error: str) -> None:
         log.warning("could not fail a place_call run: %s", type(failure).__name__)
 
 
-def register(app: AsyncApp, service: DialService, bot_client: AsyncWebClient) -> None:
+async def handle_place_call(
+    event: dict, inputs: dict, complete: AsyncComplete, fail: AsyncFail, *, deps: Deps
+) -> None:
+    """One run of the step: claimed once, refused or dialed for the run's interactor."""
+    execution_id = str(event.get("function_execution_id") or "")
+    user_id = interactor(inputs)
+    claimed = await deps.dialing.claim(CLAIM_PREFIX + execution_id)
+    if claimed is False:
+        log.info("place_call run %s already handled; this delivery is ignored", execution_id)
+        return
+    if user_id is None:  # audited as no one's: whose phone would ring is the point
+        nobody = CallRequest("", "", Surface.WORKFLOW, context=run_context(event))
+        refused = await deps.dialing.refuse(nobody, Outcome.REFUSED_NO_INTERACTOR)
+        await _fail(fail, words(refused, plain=True))
+        return
+    replies = StepReplies(complete, fail, deps.client, user_id)
+    if isinstance(claimed, Answer):
+        await replies.refused(claimed)
+        return
+    text = number_input(inputs)
+    request = CallRequest(user_id, text, Surface.WORKFLOW, context=run_context(event))
+    try:
+        if not text:
+            await deps.dialing.refuse(request, Outcome.REFUSED_NO_NUMBER)
+            await replies.fail_with(callers.workflow_no_number())
+        else:
+            await deps.dialing.dial(request, replies)
+    except Exception:
+        log.exception("place_call run %s failed unexpectedly", execution_id)
+        await replies.fail_with(text_of(Outcome.ERROR))
+
+
+def text_of(outcome: Outcome) -> str:
+    """An outcome's sentence with no facts to tell (a failure of the bot's own)."""
+    return sentence(outcome, Facts())
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
     """Attach the Place a call step (auto-acked: the call is placed after the ack).
 
-    `bot_client` carries the bot token: DMs go out as the app, like its other DMs (the step's
-    own client carries the run's workflow token, good only for completing the run).
+    DMs go out with the bot's own client (deps.client), like its other DMs: the step's own
+    client carries the run's workflow token, good only for completing the run.
     """
-
-    async def first_delivery(execution_id: str) -> bool | Answer:
-        """Claim this run: True, False for a retry or duplicate, or why the store can't say."""
-        try:
-            return await service.db.run(service.db.store.claim, CLAIM_PREFIX + execution_id)
-        except (StoreBusy, sqlite3.Error) as error:
-            locked = isinstance(error, StoreBusy) or "locked" in str(error).lower()
-            outcome = Outcome.REFUSED_STORE_BUSY if locked else Outcome.REFUSED_STORE_FAILED
-            log.warning("place_call run %s not claimed: %s", execution_id, type(error).__name__)
-            return Answer(outcome, Facts())
-
-    async def handle_place_call(
-        event: dict, inputs: dict, complete: AsyncComplete, fail: AsyncFail
-    ) -> None:
-        execution_id = str(event.get("function_execution_id") or "")
-        user_id = interactor(inputs)
-        claimed = await first_delivery(execution_id)
-        if claimed is False:
-            log.info("place_call run %s already handled; this delivery is ignored", execution_id)
-            return
-        if user_id is None:  # audited as no one's: whose phone would ring is the point
-            nobody = CallRequest("", "", Surface.WORKFLOW, context=run_context(event))
-            refused = await service.refuse(nobody, Outcome.REFUSED_NO_INTERACTOR)
-            await _fail(fail, refused.plain)
-            return
-        replies = StepReplies(complete, fail, bot_client, user_id)
-        if isinstance(claimed, Answer):
-            await replies.refused(claimed)
-            return
-        text = number_input(inputs)
-        request = CallRequest(user_id, text, Surface.WORKFLOW, context=run_context(event))
-        try:
-            if not text:
-                await service.refuse(request, Outcome.REFUSED_NO_NUMBER)
-                await replies.fail_with(messages.workflow_no_number())
-            else:
-                await service.dial(request, replies)
-        except Exception:
-            log.exception("place_call run %s failed unexpectedly", execution_id)
-            await replies.fail_with(OUTCOMES[Outcome.ERROR].sentence(Facts()))
-
-    app.function(PLACE_CALL)(handle_place_call)
+    app.function(PLACE_CALL)(partial(handle_place_call, deps=deps))

@@ -1,0 +1,70 @@
+"""The schema, as versioned migrations (sqlite-utils' Migrations): applied once each, in order."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("webfones-dialer")
+
+
+@migrations()
+def m001_links_and_calls(db: sqlite_utils.Database) -> None:
+    """Links keyed by Slack user ID, the audit log of every attempt, and PBX state."""
+    db["links"].create(
+        {"user_id": str, "extension": str, "linked_by": str, "linked_at": str}, pk="user_id"
+    )
+    db["links"].create_index(["extension"])
+    db["calls"].create(
+        {
+            "id": int,
+            "at": float,
+            "at_utc": str,
+            "user_id": str,
+            "extension": str,
+            "destination": str,
+            "surface": str,
+            "outcome": str,
+            "sent": int,
+            "pbx_status": int,
+            "latency_ms": int,
+            "detail": str,
+        },
+        pk="id",
+        not_null={"at", "user_id", "outcome", "sent"},
+    )
+    db["calls"].create_index(["at"])
+    db["calls"].create_index(["user_id", "at"])
+    db["calls"].create_index(["sent", "at"])
+    db["pbx_state"].create({"key": str, "value": float}, pk="key")
+
+
+@migrations()
+def m002_finished_at(db: sqlite_utils.Database) -> None:
+    """When each call ended: the duplicate window runs from the end, not the start."""
+    db["calls"].add_column("finished_at", float)
+
+
+@migrations()
+def m003_typed(db: sqlite_utils.Database) -> None:
+    """What the user typed, beside the destination it was read as (E.164 when it was a number)."""
+    db["calls"].add_column("typed", str)
+
+
+@migrations()
+def m004_handled(db: sqlite_utils.Database) -> None:
+    """Identities of Slack requests already acted on, so a replay or a retry acts no more."""
+    db["handled"].create({"key": str, "at": float}, pk="key")
+    db["handled"].create_index(["at"])
+
+
+@migrations()
+def m005_owners(db: sqlite_utils.Database) -> None:
+    """Which process placed each call, and which processes are alive: a process starting on
+    the same file settles only the calls of processes that are gone (a rolling upgrade)."""
+    db["calls"].add_column("owner", str)
+    db.execute("CREATE INDEX calls_pending ON calls (owner) WHERE outcome = 'pending'")
+    db["processes"].create(
+        {"owner": str, "pid": int, "host": str, "started_at": float, "heartbeat_at": float},
+        pk="owner",
+    )

@@ -1,0 +1,131 @@
+"""The one place that builds the app: every component from Settings, in dependency order.
+
+`build(settings)` opens the store, makes the PBX client, the metrics, the Slack clients, the
+services and the Bolt app, and answers them as `Components`. The process (bot.runtime), the
+operator commands (bot.cli), the in-process test harness and the benchmark all build through
+here; only the PBX transport and the clock may be swapped (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from aiohttp import web
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.metrics import Metrics
+from bot.pbx import WebFonesClient
+from bot.services.dialing import DialService
+from bot.services.linking import Directory, LinkService
+from bot.slack.admins import LOOKUP_SECONDS, AdminDirectory
+from bot.slack.app import DialerApp, create_app
+from bot.slack.deps import Deps
+from bot.slack.directory import SlackDirectory
+from bot.slack.home import HomePublisher
+from bot.slack.http_server import create_web_app
+from bot.slack.identity import SlackIdentity
+from bot.store import Store
+from bot.store.runner import StoreRunner
+
+#: The operator commands' Web API calls may take this long (nothing waits on an ack there).
+CLI_SLACK_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass
+class Components:
+    """Everything `build` made, for the runtime (or a test) to serve, drive and close."""
+
+    settings: Settings
+    store: Store
+    db: StoreRunner
+    pbx: WebFonesClient
+    metrics: Metrics
+    identity: SlackIdentity
+    dialing: DialService
+    linking: LinkService
+    app: DialerApp
+
+    def web_app(self) -> web.Application:
+        """HTTP mode's aiohttp application: POST /slack/events, GET /healthz and /metrics."""
+        secret = self.settings.slack_signing_secret or ""
+        return create_web_app(self.app, self.db, self.metrics, secret)
+
+    async def aclose(self) -> None:
+        """Close the PBX client and the store (calls in flight should be drained first)."""
+        await self.pbx.aclose()
+        self.db.close()
+        self.store.close()
+
+
+def open_store(settings: Settings, *, clock: Callable[[], float] = time.time) -> Store:
+    """Open (and migrate) DIALER_DB; raises StoreError when it can't be opened."""
+    return Store(settings.db_path, clock=clock)
+
+
+def pbx_client(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> WebFonesClient:
+    """The WebFones Dialer API client, with WEBFONES_TIMEOUT as its deadline."""
+    return WebFonesClient(
+        settings.webfones_base_url,
+        settings.webfones_api_key,
+        transport=transport,
+        total_timeout=float(settings.webfones_timeout),
+        connect_timeout=min(5.0, float(settings.webfones_timeout)),
+    )
+
+
+def slack_client(token: str, base_url: str, *, retries: bool = True) -> AsyncWebClient:
+    """A Web API client; `retries=False` drops slack_sdk's own retry on connection errors."""
+    if retries:
+        return AsyncWebClient(token=token, base_url=base_url)
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+
+
+def cli_slack_client(token: str, base_url: str) -> AsyncWebClient:
+    """The operator commands' client: waits out Slack's rate limits a few times."""
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=int(CLI_SLACK_TIMEOUT_SECONDS))
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def cli_directory(token: str, base_url: str) -> Directory:
+    """The operator commands' email lookup (`links import`), with their longer time limit."""
+    return SlackDirectory(cli_slack_client(token, base_url), timeout=CLI_SLACK_TIMEOUT_SECONDS)
+
+
+def linking(store: Store, region: str, directory: Directory | None = None) -> LinkService:
+    """The linking service on a store (the operator commands' way to link)."""
+    return LinkService(StoreRunner(store), region=region, directory=directory)
+
+
+def build(
+    settings: Settings,
+    *,
+    pbx_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Components:
+    """Build every component from Settings; raises StoreError when DIALER_DB can't be opened."""
+    store = open_store(settings, clock=clock)
+    db = StoreRunner(store)
+    pbx = pbx_client(settings, transport=pbx_transport)
+    metrics = Metrics()
+    metrics.watch_pbx_budget(store.calls, settings.pbx_rate)
+    token, api = settings.slack_bot_token, settings.slack_api_url
+    client = slack_client(token, api)
+    # Its own client without slack_sdk's retry on connection errors: the retry schedule
+    # (and its one log line per try) is SlackIdentity's.
+    identity = SlackIdentity(slack_client(token, api, retries=False))
+    admins = AdminDirectory(settings.admins, client)
+    home = HomePublisher(client, db, admins)
+    dialing = DialService(settings, db, pbx, metrics=metrics, after_call=home.call_finished)
+    directory = SlackDirectory(client, timeout=LOOKUP_SECONDS)
+    links = LinkService(db, region=settings.default_region, directory=directory)
+    deps = Deps(settings, dialing, links, admins, home, client)
+    app = create_app(deps, identity=identity, metrics=metrics, db=db)
+    return Components(settings, store, db, pbx, metrics, identity, dialing, links, app)
