@@ -149,7 +149,9 @@ async def test_a_huge_retry_after_pauses_dialing_for_at_most_fifteen_minutes(
     dialer.fail_with = RateLimited("429", status=429, detail="slow down", retry_after=10**9)
     answer = await service.dial(request("310"), RecordingReplies())
     assert "900 seconds" in words(answer)
-    blocked = service.db.store.database.connection().execute("SELECT value FROM pbx_state").fetchone()[0]
+    blocked = (
+        service.db.store.database.connection().execute("SELECT value FROM pbx_state").fetchone()[0]
+    )
     assert blocked - time.time() <= 900
     record = service.db.store.calls.recent(user_id="U1")[0]
     assert record.outcome == "rate_limited" and record.pbx_status == 429
