@@ -185,3 +185,18 @@ async def test_a_special_number_linked_before_the_rule_is_never_dialed(
     assert answer.outcome == Outcome.REFUSED_SPECIAL_EXTENSION
     assert "emergency or special services" in words(answer)
     assert dialer.calls == []
+
+
+async def test_a_number_with_an_extension_never_reads_as_if_the_extension_were_dialed(
+    tmp_path: Path,
+) -> None:
+    service, dialer = make_service(tmp_path)
+    replies = RecordingReplies()
+    answer = await service.dial(request("580 867 5309 ext 12"), replies)
+    assert answer.placed and dialer.calls == [("309", "15808675309")]
+    calling = next(shown for step, shown in replies.seen if step == "calling")
+    for said in (words(calling), words(answer)):
+        assert "ext. 12" not in said and "+1 580-867-5309" in said
+        assert "dial extension 12 yourself" in said
+    [row] = service.db.store.calls.recent(user_id="U1")
+    assert row.typed == "580 867 5309 ext 12" and row.destination == "+15808675309"

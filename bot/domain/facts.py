@@ -13,6 +13,8 @@ class Facts:
     display: str = ""
     #: The caller's own extension.
     extension: str = ""
+    #: An extension typed after the number ("ext 12"), which the caller must dial by hand.
+    then_dial: str = ""
     #: What the user typed, quoted back when it could not be read.
     typed: str = ""
     #: Seconds to wait before trying again (holds, the PBX's 429, a failure that may ring).

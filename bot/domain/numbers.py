@@ -42,6 +42,9 @@ class Destination:
     e164: str
     display: str
     region: str | None
+    #: An extension typed after the number ("ext 12"): the PBX cannot dial it, so the caller
+    #: dials it by hand once connected.
+    extension: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,13 +98,21 @@ def _parse(text: str, default_region: str) -> PhoneNumber | None:
 
 
 def _destination(number: PhoneNumber) -> Destination:
-    """Build the Destination for a parsed number, all fields derived by phonenumbers."""
+    """Build the Destination for a parsed number, all fields derived by phonenumbers.
+
+    The display leaves out an extension typed after the number: the PBX dials only the number,
+    so the extension is kept apart, for the caller to dial by hand.
+    """
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    bare = PhoneNumber()
+    bare.merge_from(number)
+    bare.extension = None
     return Destination(
         pbx_digits=e164.removeprefix("+"),
         e164=e164,
-        display=phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL),
+        display=phonenumbers.format_number(bare, PhoneNumberFormat.INTERNATIONAL),
         region=phonenumbers.region_code_for_number(number),
+        extension=number.extension or "",
     )
 
 

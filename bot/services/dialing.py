@@ -102,6 +102,8 @@ class _Target:
     pbx_digits: str
     display: str
     audit: str
+    #: An extension typed after the number, which the PBX can't dial: the caller dials it.
+    then_dial: str = ""
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ class DialService:
                 outcome = Outcome.REFUSED_UNKNOWN_EXTENSION
             destination = result.e164 or (text if EXTENSION.match(text) else None)
             return await self.refuse(request, outcome, facts, destination=destination)
-        return _Target(pbx_digits=result.pbx_digits, display=result.display, audit=result.e164)
+        return _Target(result.pbx_digits, result.display, result.e164, then_dial=result.extension)
 
     async def _colleague(self, request: CallRequest, colleague: str) -> _Target | Answer:
         link = await self.db.run(self.db.store.links.get, colleague)
@@ -323,6 +325,7 @@ class DialService:
                 user_rate=self.settings.user_rate,
                 pbx_rate=self.settings.pbx_rate,
                 detail=request.context,
+                typed=request.text,
             )
         except StoreError as error:
             return self._store_failure(request, error, target)
@@ -372,6 +375,7 @@ class DialService:
         return Facts(
             display=started.target.display,
             extension=started.extension,
+            then_dial=started.target.then_dial,
             wait_seconds=wait_seconds,
             admins=self._admins,
         )

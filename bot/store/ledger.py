@@ -137,6 +137,7 @@ class CallLedger(Part):
         user_rate: Rate,
         pbx_rate: Rate,
         detail: str = "",
+        typed: str | None = None,
     ) -> Reserved | Held:
         """Atomically check the duplicate guard and both budgets, then log a pending call."""
         with self._database.writing() as db:
@@ -145,6 +146,7 @@ class CallLedger(Part):
                 "user_id": user_id,
                 "extension": extension,
                 "destination": destination,
+                "typed": typed[:200] if typed else None,
                 "surface": surface,
             }
             held = self._hold_reason(db, now, user_id, destination, user_rate, pbx_rate)

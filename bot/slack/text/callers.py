@@ -24,16 +24,29 @@ DIAL_USAGE = (
 # --- a call's progress and outcome ----------------------------------------------------------
 
 
+def by_hand(facts: Facts) -> str:
+    """For a number typed with an extension: the PBX dials the number only, the caller the rest."""
+    if not facts.then_dial:
+        return ""
+    return (
+        f" I can only dial the number: once you're connected, dial extension {facts.then_dial} "
+        "yourself."
+    )
+
+
 def calling(facts: Facts, md: Markup = MRKDWN) -> str:
     """The immediate reply while the PBX is asked to connect the call."""
-    return f":telephone_receiver: Calling {who(facts.display)} from extension {facts.extension}…"
+    return (
+        f":telephone_receiver: Calling {who(facts.display)} from extension {facts.extension}…"
+        + by_hand(facts)
+    )
 
 
 def placed(facts: Facts, md: Markup = MRKDWN) -> str:
     """The PBX accepted the call."""
     return (
         f":white_check_mark: Your phones on extension {facts.extension} are ringing — answer to "
-        f"be connected to {who(facts.display)}."
+        f"be connected to {who(facts.display)}." + by_hand(facts)
     )
 
 
