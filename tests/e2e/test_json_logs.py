@@ -18,7 +18,7 @@ from tests.fakes.signing import app_home_opened_event, event_callback_body, post
 from tests.fakes.slack import FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
 
-FAST_RETRIES = {"_DIALER_RETRY_SECONDS": "0.2,1"}
+FAST_RETRIES = {"DIALER_SLACK_RETRY": "0.2,1"}
 JSON_LOGS = {"DIALER_LOG_FORMAT": "json", **FAST_RETRIES}
 FIELDS = {"time", "level", "logger", "message"}
 

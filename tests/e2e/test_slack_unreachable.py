@@ -26,7 +26,7 @@ from tests.fakes.socket_mode import FakeSocketMode
 
 #: A short retry schedule (first delay, longest delay) so a minute of Slack being away fits
 #: in a few seconds of test; the production schedule is the same shape, in whole seconds.
-FAST_RETRIES = {"_DIALER_RETRY_SECONDS": "0.2,1"}
+FAST_RETRIES = {"DIALER_SLACK_RETRY": "0.2,1"}
 SLACK_AWAY = "could not reach Slack"
 CANNOT_CHECK_ADMIN = "couldn't reach Slack to check that you're an admin"
 NEXT_TRY = re.compile(r"next try in (\d+(?:\.\d+)?)s")
