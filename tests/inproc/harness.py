@@ -239,19 +239,33 @@ async def _running(name: str) -> int:
 
 
 class LogCapture(logging.Handler):
-    """Keeps the lines the bot logs as the process prints them (bot.logs' formats and filters)."""
+    """Keeps the lines the bot logs as the process prints them (bot.logs' formats and filters).
+
+    Records logged while the bot is being built wait until use() names the format and the
+    secrets to scrub, as the process configures logging before it builds anything.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.lines: list[str] = []
-        self.records: list[logging.LogRecord] = []
-        self.setFormatter(TextFormatter())
-        self._lock_lines = threading.Lock()
+        self._waiting: list[logging.LogRecord] | None = []
+        self._cleaners: list[logging.Filter] = []
+        self._lines_lock = threading.Lock()
+
+    def pause(self) -> None:
+        """Hold records until use() (the bot is being built again)."""
+        with self._lines_lock:
+            if self._waiting is None:
+                self._waiting = []
 
     def use(self, fmt: str, scrubber: logging.Filter) -> None:
         """Format as DIALER_LOG_FORMAT says, scrubbing these secrets."""
-        self.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-        self.filters[:] = [BoltSuggestionTrimmer(), scrubber]
+        with self._lines_lock:
+            self.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+            self._cleaners = [BoltSuggestionTrimmer(), scrubber]
+            waiting, self._waiting = self._waiting, None
+            for record in waiting or ():
+                self._keep(record)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Drop what the real process drops: library chatter below WARNING."""
@@ -260,10 +274,16 @@ class LogCapture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Keep one formatted record (a traceback adds indented lines, as in the process)."""
-        line = self.format(record) + "\n"
-        with self._lock_lines:
-            self.records.append(record)
-            self.lines.append(line)
+        with self._lines_lock:
+            if self._waiting is not None:
+                self._waiting.append(record)
+            else:
+                self._keep(record)
+
+    def _keep(self, record: logging.LogRecord) -> None:
+        for cleaner in self._cleaners:
+            cleaner.filter(record)
+        self.lines.append(self.format(record) + "\n")
 
 
 # --- the world a test sees ----------------------------------------------------------------------
@@ -374,6 +394,7 @@ class World:
             self._root_level = root.level
             root.setLevel(logging.INFO)
             root.addHandler(self._logs)
+        self._logs.pause()
         self.bot = self._loop.run(build_bot(self.env, self.clock, self.backoff))
         self._logs.use(self.bot.log_format, self.bot.log_filter)
         if self.bot.web_app is not None:

@@ -1,8 +1,8 @@
 """The "Place a call" workflow step end to end, in HTTP mode and in Socket Mode.
 
 Each test runs twice, in-process: once with signed JSON events posted to the bot's HTTP
-adapter, once with events_api envelopes over the fake Socket Mode WebSocket. It checks the PBX's calls, the step's
-completion, the interactor's DM and the audit rows.
+adapter, once with events_api envelopes over the fake Socket Mode WebSocket. It checks the
+PBX's calls, the step's completion, the interactor's DM and the audit rows.
 """
 
 from __future__ import annotations
