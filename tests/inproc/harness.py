@@ -677,3 +677,19 @@ def _ack(text: str) -> dict:
     except ValueError:
         return {"raw": text}
     return value if isinstance(value, dict) else {"raw": text}
+
+
+def start_up(env: dict[str, str], monkeypatch: Any, capsys: Any) -> tuple[int, str]:
+    """`python -m bot` with exactly these settings (no .env), in this process, up to the point
+    where it would start serving: answer (exit status, standard error). For settings errors
+    only: a good configuration would go on to serve."""
+    from bot.__main__ import main
+    from tests.cliproc import SETTINGS
+
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"DIALER_ENV_FILE": "/nonexistent/.env", **env}.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    code = main([])
+    return code, capsys.readouterr().err
