@@ -32,7 +32,7 @@ from tests.fakes.socket_mode import FakeSocketMode
 
 #: Enough room for the stream: the per-user budget is not what these tests are about.
 ROOMY = {"DIALER_USER_RATE": "1000/60"}
-STREAM_SECONDS = 20.0
+STREAM_SECONDS = 8.0
 DIALS_PER_SECOND = 5
 ACK_LIMIT = 3.0
 
@@ -108,7 +108,7 @@ class Dial:
 
 
 def stream(send: Callable[[Dial], None], slack: FakeSlack) -> tuple[list[Dial], threading.Thread]:
-    """Start ~5 dials a second for 20 s in the background; answer the dials and the thread."""
+    """Start ~5 dials a second for 8 s in the background; answer the dials and the thread."""
     users = list(LINKED)
     total = int(STREAM_SECONDS * DIALS_PER_SECOND)
     dials = [
@@ -166,7 +166,7 @@ def test_http_handover_behind_a_proxy(tmp_path: Path, pbx: FakePbx, slack: FakeS
 
         try:
             dials, thread = stream(send, slack)
-            time.sleep(4)
+            time.sleep(2)  # A alone takes the stream for a while
             new.start(**ROOMY)  # ready: it answers /healthz and Slack's requests
             proxy.switch(new.port)
             time.sleep(0.5)  # requests already sent to A reach it
@@ -215,12 +215,12 @@ def test_socket_mode_handover_with_both_connections_open(
 
         try:
             dials, thread = stream(send, slack)
-            time.sleep(4)
+            time.sleep(2)  # A alone takes the stream for a while
             before = socket.connections
             new.start()  # ready: connected, so two connections are open
             socket.wait_connected(min_connections=before + 1)
             assert socket.live_connections == 2
-            time.sleep(2)  # envelopes go to both
+            time.sleep(1)  # envelopes go to both
             assert old.bot is not None and old.bot.proc is not None
             old.bot.proc.send_signal(signal.SIGTERM)
             assert old.bot.wait_exit(timeout=30) == 0
