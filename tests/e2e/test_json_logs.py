@@ -150,8 +150,10 @@ def test_slack_away_is_one_json_line_per_retry_in_either_mode(
         try:
             wait_records(
                 bot,
-                lambda r: "could not connect to Slack's Socket Mode" in r["message"]
-                and r["message"].endswith("next try in 0.8s"),
+                lambda r: (
+                    "could not connect to Slack's Socket Mode" in r["message"]
+                    and r["message"].endswith("next try in 0.8s")
+                ),
                 timeout=20,
             )
             away_slack.start()
