@@ -92,6 +92,7 @@ FOREVER = frozenset(
         "receive_messages",
         "monitor_current_session",
         "process_messages",
+        "keep",  # the lease heartbeat
     }
 )
 
@@ -143,8 +144,8 @@ def _tls() -> ssl.SSLContext:
 async def build_bot(env: dict[str, str], clock: Callable[[], float], backoff: Backoff) -> Bot:
     """Build the bot as bot.__main__.run does, minus what only the process does.
 
-    Left out: listening on PORT (the World serves the web app itself), the hourly pruner, the
-    lease heartbeat and signal handling. One difference: the PBX client gets a transport
+    Left out: listening on PORT (the World serves the web app itself), the hourly pruner and
+    signal handling. One difference: the PBX client gets a transport
     sharing one TLS context (the fake PBX is plain http) instead of loading the CA bundle again.
     """
     settings = load_settings(env)
@@ -163,10 +164,12 @@ async def build_bot(env: dict[str, str], clock: Callable[[], float], backoff: Ba
     app = create_app(DialService(settings, db, dialer, metrics=metrics))
     background: list[asyncio.Task] = []
     runners: list[web.AppRunner] = []
+    keeper = asyncio.create_task(lease.keep(db))  # heartbeats until the last call is done
 
     async def close() -> None:
         for task in background:
             task.cancel()
+        await lease.leave(db, keeper)
         for runner in runners:
             await runner.cleanup()
         await dialer.aclose()

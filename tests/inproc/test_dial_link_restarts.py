@@ -9,7 +9,8 @@ from __future__ import annotations
 from tests.inproc.harness import World
 
 
-def test_change_remove_and_list_then_links_survive_a_restart(world: World) -> None:
+def test_change_remove_and_list_then_links_survive_a_restart(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     _, ack, _ = world.link("<@UALICE001> 319")
     assert ack["text"] == "Changed <@UALICE001> from extension 309 to 319."
     _, ack, _ = world.link("<@UNOLINK01> 412")
@@ -53,7 +54,8 @@ SPECIAL_IN_THE_US = {
 }
 
 
-def test_special_numbers_and_prefixed_emergency_numbers_cannot_be_linked(world: World) -> None:
+def test_special_numbers_and_prefixed_emergency_numbers_cannot_be_linked(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     for extension, why in SPECIAL_IN_THE_US.items():
         _, ack, _ = world.link(f"<@UNOLINK01> {extension}")
         assert ack["text"].startswith(why) and "can't be linked" in ack["text"], ack
@@ -68,7 +70,8 @@ def test_special_numbers_and_prefixed_emergency_numbers_cannot_be_linked(world: 
     assert world.pbx.requests == 0
 
 
-def test_the_configured_region_decides_which_short_numbers_are_refused(world: World) -> None:
+def test_the_configured_region_decides_which_short_numbers_are_refused(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     _, ack, _ = world.link("<@UNOLINK01> 15")
     assert ack["text"] == "Linked <@UNOLINK01> to extension 15."
     world.restart(DIALER_DEFAULT_REGION="FR")

@@ -1,4 +1,4 @@
-"""App Home, dialing from a modal, asking to be linked, and linking by email, over signed HTTP.
+"""App Home, dialing from a modal, asking to be linked, and linking by email, over the wire.
 
 One journey per surface; what each answers in every case: tests/inproc/test_home_and_modals.py.
 """
@@ -88,7 +88,8 @@ def test_home_shows_calls_and_redial_places_the_call_again_after_checking_it(wor
     assert len(world.pbx.calls) == 2, "no third PBX call"
 
 
-def test_modal_submission_dials_and_shows_the_outcome_in_the_modal(world: World) -> None:
+def test_modal_submission_dials_and_shows_the_outcome_in_the_modal(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     world.pbx.latency = 0.3
     status, ack = submit_number(world, "580-867-5309")
     assert status == 200 and ack["response_action"] == "update"
@@ -148,7 +149,8 @@ def test_unlinked_user_asks_an_admin_and_is_told_when_linked(world: World) -> No
     assert ack["text"].startswith("Your extension is 412")
 
 
-def test_link_by_email(world: World) -> None:
+def test_link_by_email(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     world.slack.add_user("UDAVE0001", name="dave", email="dave@example.com")
     _, ack, _ = world.link("<mailto:dave@example.com|dave@example.com> 420")
     assert ack["text"] == "Linked <@UDAVE0001> to extension 420."
@@ -172,7 +174,8 @@ def submit_link(world: World, extension: str, user_id: str = "UNOLINK01") -> dic
     return ack
 
 
-def test_the_link_modal_refuses_special_numbers_in_plain_text(world: World) -> None:
+def test_the_link_modal_refuses_special_numbers_in_plain_text(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     for extension, why in {
         "933": "933 is a special-services number in the United States",
         "988": "988 is a special-services number in the United States",

@@ -10,7 +10,8 @@ def audit(world: World, sql: str) -> list[tuple]:
     return world.rows(sql)
 
 
-def test_a_refused_number_is_in_the_audit_log_in_e164(world: World) -> None:
+def test_a_refused_number_is_in_the_audit_log_in_e164(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     _, ack, _ = world.dial("1-900-976-1234")
     assert "premium-rate" in ack["text"]
     assert audit(
@@ -21,8 +22,9 @@ def test_a_refused_number_is_in_the_audit_log_in_e164(world: World) -> None:
 
 
 def test_a_dial_repeated_right_after_a_500_says_the_last_attempt_may_still_ring(
-    world: World,
+    any_world: World,
 ) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     world.pbx.fail_next(500, {"status": "500", "error": "internal"})
     _, _, response_url = world.dial("580-867-5309")
     failed = world.final_reply(response_url)
@@ -34,7 +36,8 @@ def test_a_dial_repeated_right_after_a_500_says_the_last_attempt_may_still_ring(
     assert world.pbx.requests == 1
 
 
-def test_a_message_with_fifteen_numbers_offers_only_the_dialable_ones(world: World) -> None:
+def test_a_message_with_fifteen_numbers_offers_only_the_dialable_ones(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     refused = [
         "+1 876 555 1234",  # Jamaica
         "+44 20 7946 0958",  # United Kingdom
@@ -78,7 +81,8 @@ def test_a_message_with_fifteen_numbers_offers_only_the_dialable_ones(world: Wor
     assert [(c.extension, c.phonenumber) for c in world.pbx.calls] == [("309", "12065550145")]
 
 
-def test_a_command_whose_text_says_payload_is_read_as_a_command(world: World) -> None:
+def test_a_command_whose_text_says_payload_is_read_as_a_command(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     # Bolt reads any form body containing "payload" as an interaction; ours is refused plainly.
     status, ack, _ = world.dial("payload")
     assert status == 200
