@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: A short retry schedule for a real process (first wait, longest wait in seconds), so a minute
+#: of Slack being away fits in a few seconds. In-process tests pass a Backoff instead.
+FAST_RETRIES = {"DIALER_SLACK_RETRY": "0.2,1"}
 
 
 def free_port() -> int:

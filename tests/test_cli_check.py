@@ -82,7 +82,10 @@ def line(out: str, start: str) -> str:
     return found[0]
 
 
-def test_everything_good_exits_0_and_names_workspace_and_bot(env, pbx, methods) -> None:
+def test_as_a_process_good_settings_a_wrong_key_verbose_and_an_unedited_env_example(
+    tmp_path, env, pbx, methods
+) -> None:
+    """`python -m bot check` three times: all good, --verbose with a wrong key, the .env.example."""
     ran = run_process(["check"], env)
     assert ran.code == 0, ran.text
     lines = ran.out.splitlines()
@@ -97,11 +100,30 @@ def test_everything_good_exits_0_and_names_workspace_and_bot(env, pbx, methods) 
     assert pbx.calls == [] and methods == ["GET"]
     assert_no_secret(ran.text)
 
+    # --verbose logs are scrubbed.
+    wrong = {**env, "WEBFONES_API_KEY": "pbx-S3KRIT-wrong-key"}
+    ran = run_process(["check", "--verbose"], wrong)
+    assert ran.code == 1
+    assert "webfones probe outcome=key_rejected" in ran.err
+    assert "pbx-S3KRIT-wrong-key" not in ran.text
+    assert_no_secret(ran.text)
+    assert pbx.calls == []
+
+    # An unedited .env.example fails naming its first placeholder.
+    copy = tmp_path / ".env"
+    copy.write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    ran = run_process(["check"], {"DIALER_ENV_FILE": str(copy)})
+    assert ran.code == 1
+    assert ran.out.splitlines() == [
+        "FAIL settings: SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
+        "fill in .env with the real value."
+    ]
+
 
 def test_a_revoked_key_fails_naming_it_and_places_no_call(env, methods, cli) -> None:
     with FakePbx(api_key="the-new-key") as rotated:
         env["WEBFONES_BASE_URL"] = rotated.url
-        ran = run_process(["check"], env)
+        ran = cli(["check"], env)
         assert ran.code == 1
         assert line(ran.out, "FAIL WEBFONES_API_KEY:").startswith(
             "FAIL WEBFONES_API_KEY: the PBX refused the key (403)"
@@ -201,16 +223,6 @@ def test_the_database_reports_links_and_fails_when_unusable(tmp_path, env, cli) 
     assert line(ran.out, "FAIL ").startswith(f"FAIL DIALER_DB: {garbage} cannot be used: ")
 
 
-def test_verbose_logs_are_scrubbed(env, pbx) -> None:
-    env["WEBFONES_API_KEY"] = "pbx-S3KRIT-wrong-key"
-    ran = run_process(["check", "--verbose"], env)
-    assert ran.code == 1
-    assert "webfones probe outcome=key_rejected" in ran.err
-    assert "pbx-S3KRIT-wrong-key" not in ran.text
-    assert_no_secret(ran.text)
-    assert pbx.calls == []
-
-
 def test_a_placeholder_fails_with_the_bots_own_sentence(env, pbx, slack, cli) -> None:
     env["WEBFONES_API_KEY"] = "REPLACE-ME"
     with pytest.raises(SettingsError) as bot_says:
@@ -223,17 +235,6 @@ def test_a_placeholder_fails_with_the_bots_own_sentence(env, pbx, slack, cli) ->
         "fill in .env with the real value."
     )
     assert pbx.requests == 0 and slack.api_calls == []
-
-
-def test_an_unedited_env_example_fails_naming_its_first_placeholder(tmp_path) -> None:
-    copy = tmp_path / ".env"
-    copy.write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
-    ran = run_process(["check"], {"DIALER_ENV_FILE": str(copy)})
-    assert ran.code == 1
-    assert ran.out.splitlines() == [
-        "FAIL settings: SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
-        "fill in .env with the real value."
-    ]
 
 
 def test_a_rate_limited_probe_warns_without_failing(env, cli) -> None:

@@ -307,9 +307,9 @@ def test_as_a_process_import_from_stdin_then_export(tmp_path, env, db, slack) ->
     assert BOT_TOKEN not in ran.text
 
 
-def test_as_a_process_bad_rows_exit_1(tmp_path, env, db) -> None:
+def test_bad_rows_exit_1(tmp_path, env, db, cli) -> None:
     source = write(tmp_path, "user_id,extension\nU0123ABCD,30x\n")
-    ran = run_process(["links", "import", source], env)
+    ran = cli(["links", "import", source], env)
     assert ran.code == 1
     assert 'bad row 2: "30x" is not an extension (2 to 8 digits)' in ran.out
     assert not Path(db).exists()
@@ -379,9 +379,9 @@ def test_a_malformed_default_region_stops_the_import(tmp_path, env, db, cli) -> 
     assert not Path(db).exists()
 
 
-def test_as_a_process_import_reads_the_region_from_the_environment(tmp_path, env, db) -> None:
+def test_import_reads_the_region_from_the_environment(tmp_path, env, db, cli) -> None:
     source = write(tmp_path, "user_id,extension\nU0123ABCD,15\n")
-    ran = run_process(["links", "import", source], {**env, "DIALER_DEFAULT_REGION": "FR"})
+    ran = cli(["links", "import", source], {**env, "DIALER_DEFAULT_REGION": "FR"})
     assert ran.code == 1
     assert 'bad row 2: "15" is an emergency number in France, not an extension' in ran.out
     assert not Path(db).exists()

@@ -37,15 +37,13 @@ def entry(request: pytest.FixtureRequest) -> tuple[list[str], str]:
     return [str(SCRIPT)], "webfones-dialer"
 
 
-def test_version_comes_from_the_package_metadata(entry) -> None:
-    command, _ = entry
+def test_version_help_and_usage_errors_name_the_program(entry) -> None:
+    """One entry point, three runs: --version, --help (also a subcommand's), a usage error."""
+    command, prog = entry
     done = run([*command, "--version"])
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"webfones-slack-dialer {version('webfones-slack-dialer')}\n"
 
-
-def test_help_names_the_program_as_it_was_invoked(entry) -> None:
-    command, prog = entry
     done = run([*command, "--help"])
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: {prog} [-h] [--version] COMMAND")
@@ -53,9 +51,6 @@ def test_help_names_the_program_as_it_was_invoked(entry) -> None:
     done = run([*command, "links", "import", "--help"])
     assert done.returncode == 0 and done.stdout.startswith(f"usage: {prog} links import")
 
-
-def test_a_usage_error_names_the_program_too(entry) -> None:
-    command, prog = entry
     done = run([*command, "chek"])
     assert done.returncode == 2
     assert f"{prog}: error: argument COMMAND: invalid choice: 'chek'" in done.stderr

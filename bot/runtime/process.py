@@ -10,18 +10,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot import wiring
 from bot.config import Settings
+from bot.domain.backoff import Backoff
 from bot.metrics import METRICS_PATH, Metrics, serve_metrics
 from bot.runtime import lease
 from bot.services.dialing import DialService
 from bot.slack.http_server import EVENTS_PATH, serve_http
 from bot.slack.identity import TokenRefused, learn_identity
-from bot.slack.socket_client import open_socket_mode
+from bot.slack.socket_client import SocketModeIntake, open_socket_mode
 from bot.store import StoreError
 from bot.store.runner import StoreRunner
 
@@ -99,66 +102,115 @@ def warn_if_key_travels_in_clear(base_url: str) -> None:
         )
 
 
-async def run(settings: Settings) -> None:
-    """Serve until SIGTERM or SIGINT, then let calls in flight finish and be answered."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+@dataclass
+class Serving:
+    """What `start` set going around the built app, for `stop` to wind down."""
+
+    built: wiring.Components
+    keeper: asyncio.Task[None]
+    background: set[asyncio.Task] = field(default_factory=set)
+    metrics_runner: web.AppRunner | None = None
+    #: Socket Mode's intake, connected by the caller; None in HTTP mode.
+    intake: SocketModeIntake | None = None
+
+
+def open_database(settings: Settings, **swaps: Any) -> wiring.Components:
+    """Build everything (bot.wiring) and join the database's processes; StartupError if not."""
     try:
-        built = wiring.build(settings)
+        built = wiring.build(settings, **swaps)
         lease.join(built.store)  # settles only the calls of processes that are gone
     except StoreError as error:
         raise StartupError(f"DIALER_DB {settings.db_path!r} cannot be opened: {error}.") from None
-    db, app, metrics = built.db, built.app, built.metrics
-    warn_if_key_travels_in_clear(settings.webfones_base_url)
-    backoff = settings.slack_retry
+    return built
+
+
+async def start(built: wiring.Components, backoff: Backoff) -> Serving:
+    """Learn who the bot is, start the heartbeat and pruning, the metrics port, the intake."""
+    settings = built.settings
     try:
         learner = await learn_identity(built.identity, backoff)
     except TokenRefused as refused:
         raise StartupError(f"SLACK_BOT_TOKEN was refused by Slack ({refused}).") from None
-    pruner = asyncio.create_task(prune_forever(db, settings.log_days))
-    keeper = asyncio.create_task(lease.keep(db))  # heartbeats until the last call is done
+    keeper = asyncio.create_task(lease.keep(built.db))  # heartbeats until the last call is done
+    serving = Serving(built, keeper)
+    serving.background.add(asyncio.create_task(prune_forever(built.db, settings.log_days)))
+    if learner is not None:
+        serving.background.add(learner)
+    try:
+        serving.metrics_runner = await open_metrics_port(built.metrics, settings)
+        if settings.socket_mode:
+            assert settings.slack_app_token is not None
+            try:
+                token = settings.slack_app_token
+                serving.intake = await open_socket_mode(built.app, token, backoff)
+            except TokenRefused as refused:
+                raise StartupError(f"SLACK_APP_TOKEN was refused by Slack ({refused}).") from None
+    except BaseException:
+        await stop(serving, drain_seconds=None)
+        raise
+    return serving
+
+
+async def stop(serving: Serving, drain_seconds: float | None) -> None:
+    """Let calls in flight finish and be answered (None: the caller did), leave and close."""
+    built = serving.built
+    if drain_seconds is not None:
+        keep = {serving.keeper, *serving.background}
+        await finish_in_flight(built.dialing, keep, drain_seconds)
+    for task in serving.background:
+        task.cancel()
+    await lease.leave(built.db, serving.keeper)
+    if serving.metrics_runner is not None:
+        await serving.metrics_runner.cleanup()
+    await built.aclose()
+
+
+async def run(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then let calls in flight finish and be answered."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    built = open_database(settings)
+    warn_if_key_travels_in_clear(settings.webfones_base_url)
+    serving = await start(built, settings.slack_retry)
     # A call sent just before the signal may take the whole PBX timeout to be answered.
     drain_seconds = max(DRAIN_SECONDS, settings.webfones_timeout + 5.0)
-
-    metrics_runner = await open_metrics_port(metrics, settings)
-    if settings.socket_mode:
-        assert settings.slack_app_token is not None
-        try:
-            handler = await open_socket_mode(app, settings.slack_app_token, backoff)
-        except TokenRefused as refused:
-            raise StartupError(f"SLACK_APP_TOKEN was refused by Slack ({refused}).") from None
-        connecting = asyncio.ensure_future(handler.connect_async())
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if connecting.done():
-            connecting.result()
-            log.info("ready: Socket Mode")
-            await stopping
-        else:  # stopped while Slack could not be reached: give up connecting
-            connecting.cancel()
-        log.info("stopping: no new envelopes; finishing calls in flight")
-        await handler.stop_intake()
+    if serving.intake is not None:
+        await serve_socket_mode(serving.intake, stopping)
     else:
-        try:
-            runner = await serve_http(built.web_app(), settings.port)
-        except OSError as error:
-            raise StartupError(
-                f"PORT {settings.port} cannot be used ({error.strerror or error}): "
-                "pick another port or stop what is using it."
-            ) from None
-        log.info("ready: HTTP on 0.0.0.0:%d, Slack requests at POST %s", settings.port, EVENTS_PATH)
-        await stop.wait()
-        log.info("stopping: no new requests; finishing calls in flight")
-        # Stops listening, closes idle connections and waits for requests being acked.
-        await runner.cleanup()
-    background = {pruner, keeper} if learner is None else {pruner, keeper, learner}
-    await finish_in_flight(built.dialing, background, drain_seconds)
-    for task in background - {keeper}:
-        task.cancel()
-    await lease.leave(db, keeper)
-    if metrics_runner is not None:
-        await metrics_runner.cleanup()
-    await built.aclose()
+        await serve_http_until(built, stopping)
+    await stop(serving, drain_seconds)
     log.info("stopped")
+
+
+async def serve_socket_mode(intake: SocketModeIntake, stopping: asyncio.Event) -> None:
+    """Connect (retrying while Slack is away) and take envelopes until told to stop."""
+    connecting = asyncio.ensure_future(intake.connect_async())
+    told = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({connecting, told}, return_when=asyncio.FIRST_COMPLETED)
+    if connecting.done():
+        connecting.result()
+        log.info("ready: Socket Mode")
+        await told
+    else:  # stopped while Slack could not be reached: give up connecting
+        connecting.cancel()
+    log.info("stopping: no new envelopes; finishing calls in flight")
+    await intake.stop_intake()
+
+
+async def serve_http_until(built: wiring.Components, stopping: asyncio.Event) -> None:
+    """Listen on PORT and serve Slack's requests until told to stop."""
+    settings = built.settings
+    try:
+        runner = await serve_http(built.web_app(), settings.port)
+    except OSError as error:
+        raise StartupError(
+            f"PORT {settings.port} cannot be used ({error.strerror or error}): "
+            "pick another port or stop what is using it."
+        ) from None
+    log.info("ready: HTTP on 0.0.0.0:%d, Slack requests at POST %s", settings.port, EVENTS_PATH)
+    await stopping.wait()
+    log.info("stopping: no new requests; finishing calls in flight")
+    # Stops listening, closes idle connections and waits for requests being acked.
+    await runner.cleanup()

@@ -1,4 +1,8 @@
-"""DIALER_LOG_FORMAT=json and DIALER_LOG_LEVEL: every line a JSON object, no secret, no trace."""
+"""DIALER_LOG_FORMAT=json and DIALER_LOG_LEVEL: every line a JSON object, no secret, no trace.
+
+What the real process prints on stderr, one process per journey. A setting that is not a
+choice: tests/e2e/test_startup.py and tests/inproc/test_startup.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.botproc import BotProcess, free_port
+from tests.botproc import FAST_RETRIES, BotProcess, free_port
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, PBX_KEY, SIGNING_SECRET, World
 from tests.e2e.socket_world import SocketWorld
 from tests.fakes.pbx import FakePbx
@@ -18,7 +22,6 @@ from tests.fakes.signing import app_home_opened_event, event_callback_body, post
 from tests.fakes.slack import FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
 
-FAST_RETRIES = {"DIALER_SLACK_RETRY": "0.2,1"}
 JSON_LOGS = {"DIALER_LOG_FORMAT": "json", **FAST_RETRIES}
 FIELDS = {"time", "level", "logger", "message"}
 
@@ -113,10 +116,13 @@ def test_a_representative_run_prints_only_json_lines_without_secrets(
         assert record["time"].endswith("+00:00") and "T" in record["time"], record
 
 
-def test_slack_away_is_one_json_line_per_retry(
+def test_slack_away_is_one_json_line_per_retry_in_either_mode(
     tmp_path: Path, pbx: FakePbx, slack: FakeSlack
 ) -> None:
-    """HTTP mode with Slack's API refusing connections: a JSON line per retry, waits growing."""
+    """Slack's API refusing connections: a WARNING JSON line per retry, waits growing.
+
+    HTTP mode keeps serving meanwhile; Socket Mode connects once Slack is back.
+    """
     away = f"http://127.0.0.1:{free_port()}/api/"
     world = World(tmp_path, pbx, slack)
     world.extra_env.update(JSON_LOGS, SLACK_API_URL=away)
@@ -125,7 +131,8 @@ def test_slack_away_is_one_json_line_per_retry(
         world.link_everyone()
         _, _, response_url = world.dial("580-867-5309")
         assert "ringing" in world.final_reply(response_url)
-        time.sleep(3.0)  # 0.2 + 0.4 + 0.8 + 1 + …: several retries
+        # 0.2 + 0.4 + 0.8 + 1 + …: several retries, up to the longest wait
+        wait_records(bot, lambda r: r["message"].endswith("next try in 1s"), timeout=10)
     finally:
         world.stop()
     found = assert_clean(bot)
@@ -134,26 +141,28 @@ def test_slack_away_is_one_json_line_per_retry(
     assert all(r["level"] == "WARNING" and "next try in" in r["message"] for r in retries)
     assert retries[-1]["message"].endswith("next try in 1s")
 
-
-def test_socket_mode_with_slack_away_prints_json_lines_then_connects(
-    tmp_path: Path, pbx: FakePbx
-) -> None:
     with FakeSocketMode() as socket:
-        away = FakeSlack(bot_token=BOT_TOKEN, port=free_port())
-        world = SocketWorld(tmp_path, pbx, away, socket)
-        world.extra_env.update(JSON_LOGS)
-        bot = BotProcess(world.env).start(wait_ready=False)
-        world.bot = bot
+        away_slack = FakeSlack(bot_token=BOT_TOKEN, port=free_port())
+        socket_world = SocketWorld(tmp_path, pbx, away_slack, socket)
+        socket_world.extra_env.update(JSON_LOGS)
+        bot = BotProcess(socket_world.env).start(wait_ready=False)
+        socket_world.bot = bot
         try:
-            wait_records(bot, lambda r: "Socket Mode" in r["message"], timeout=20)
-            time.sleep(2.0)
-            away.start()
+            wait_records(
+                bot,
+                lambda r: (
+                    "could not connect to Slack's Socket Mode" in r["message"]
+                    and r["message"].endswith("next try in 0.8s")
+                ),
+                timeout=20,
+            )
+            away_slack.start()
             socket.wait_connected(timeout=5)
             wait_records(bot, lambda r: r["message"] == "ready: Socket Mode")
         finally:
-            world.stop()
-            away.stop()
-    found = assert_clean(bot, away.app_token)
+            socket_world.stop()
+            away_slack.stop()
+    found = assert_clean(bot, away_slack.app_token)
     sockets = [r for r in found if "could not connect to Slack's Socket Mode" in r["message"]]
     assert len(sockets) >= 3 and all("next try in" in r["message"] for r in sockets)
 
@@ -186,18 +195,3 @@ def test_log_level_warning_keeps_info_lines_out(
         world.stop()
     found = assert_clean(bot)
     assert found and all(r["level"] in ("WARNING", "ERROR") for r in found), bot.log
-
-
-def test_a_log_setting_that_is_not_a_choice_stops_start_up_naming_it(tmp_path: Path) -> None:
-    for name, value in (("DIALER_LOG_FORMAT", "xml"), ("DIALER_LOG_LEVEL", "LOUD")):
-        env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "WEBFONES_API_KEY": PBX_KEY,
-            "DIALER_DB": str(tmp_path / "dialer.db"),
-            name: value,
-        }
-        bot = BotProcess(env).start(wait_ready=False)
-        assert bot.wait_exit() == 2
-        [line] = bot.log.strip().splitlines()
-        assert line.startswith(f"webfones-dialer: {name} is {value!r}"), line

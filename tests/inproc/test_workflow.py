@@ -1,8 +1,8 @@
 """The "Place a call" workflow step end to end, in HTTP mode and in Socket Mode.
 
-Each test runs twice: once with signed JSON events posted to the bot, once with events_api
-envelopes over the fake Socket Mode WebSocket. It checks the PBX's calls, the step's
-completion, the interactor's DM and the audit rows.
+Each test runs twice, in-process: once with signed JSON events posted to the bot's HTTP
+adapter, once with events_api envelopes over the fake Socket Mode WebSocket. It checks the
+PBX's calls, the step's completion, the interactor's DM and the audit rows.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import time
 import pytest
 
 from bot.slack import views
-from tests.e2e.step_driver import ALREADY_HANDLED, StepDriver
+from tests.inproc.harness import World
+from tests.inproc.step_driver import ALREADY_HANDLED, StepDriver
+from tests.waiting import wait_until
 
 NUMBER = "580-867-5309"
 REFUSED_NUMBERS = ("+1 876 555 1234", "1-900-976-1234", "911")
@@ -20,12 +22,11 @@ SUCCESS = "functions.completeSuccess"
 ERROR = "functions.completeError"
 
 
-@pytest.fixture(params=["http", "socket"])
-def step(request: pytest.FixtureRequest) -> StepDriver:
+@pytest.fixture
+def step(any_world: World) -> StepDriver:
     """A driver for step runs in each mode (signed JSON events, or events_api envelopes)."""
-    world = request.getfixturevalue("world" if request.param == "http" else "socket_world")
-    world.slack.reset()  # what setting up the links sent is forgotten first
-    return StepDriver(world)
+    any_world.slack.reset()  # what starting up sent is forgotten first
+    return StepDriver(any_world)
 
 
 def test_placed_call(step: StepDriver) -> None:
@@ -49,7 +50,7 @@ def test_placed_call(step: StepDriver) -> None:
     assert step.completions(run) == [end]
     assert step.dms("UBOB00001") == []
     secret = run.body["event"]["inputs"]["interactivity"]["interactor"]["secret"]
-    log = step.world.bot.log if step.world.bot else ""
+    log = step.world.log
     assert run.token not in log and secret not in log
 
 
@@ -74,12 +75,14 @@ def test_retried_run_places_one_call(step: StepDriver) -> None:
     assert end.method == SUCCESS, end.params
     step.wait_dm("UALICE001")
     step.wait_logged(ALREADY_HANDLED)
+    step.world.idle()
     # A second call would have reached the PBX during the first one's second of latency.
     assert step.pbx.requests == 1
     assert step.calls() == [("309", "15808675309")]
     # Once more after the run has ended: still nothing.
     step.deliver(run, body=step.duplicate(run))
     step.wait_logged(ALREADY_HANDLED, count=2)
+    step.world.idle()
     assert step.pbx.requests == 1
     assert step.completions(run) == [end]
     assert len(step.dms("UALICE001")) == 1
@@ -134,10 +137,9 @@ def test_pbx_timeout_fails_the_step_in_time(step: StepDriver) -> None:
     assert "didn't answer in time" in end.params["error"]
     assert end.at - started < 3.0  # finished at the bot's timeout, not the PBX's answer
     step.wait_dm("UALICE001")
-    deadline = time.monotonic() + 10
-    while not step.pbx.calls:  # the PBX finally answers, to no one
-        assert time.monotonic() < deadline, "the hung PBX request never finished"
-        time.sleep(0.05)
+    # The PBX finally answers, to no one.
+    wait_until(lambda: step.pbx.calls, timeout=10, what="the hung PBX request to finish")
+    step.world.idle()
     assert step.completions(run) == [end]
 
 
@@ -209,10 +211,8 @@ def test_budget_counts_workflow_calls_with_dial_calls(step: StepDriver) -> None:
     end = step.ended(third)
     assert end.method == ERROR, end.params
     assert "You've placed a lot of calls" in end.params["error"]
-    deadline = time.monotonic() + 10
-    while len(step.pbx.calls) < 2:
-        assert time.monotonic() < deadline, step.calls()
-        time.sleep(0.05)
+    wait_until(lambda: len(step.pbx.calls) >= 2, timeout=10, what="two calls")
+    step.world.idle()
     assert sorted(step.calls()) == [("309", "15808675309"), ("309", "16045550143")]
     held = [row for row in step.audit_rows() if row["outcome"] == "held_user_rate"]
     assert [(row["surface"], row["destination"]) for row in held] == [("workflow", "+14055550143")]

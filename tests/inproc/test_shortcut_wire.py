@@ -1,8 +1,8 @@
-"""The message shortcut and the choice buttons, end to end (the rest: tests/inproc)."""
+"""The message shortcut and the choice buttons over signed HTTP (the rest: test_shortcut.py)."""
 
 from __future__ import annotations
 
-from tests.e2e.conftest import World
+from tests.inproc.harness import World
 
 
 def test_shortcut_dials_one_number_and_offers_a_choice_of_several(world: World) -> None:
@@ -17,6 +17,7 @@ def test_shortcut_dials_one_number_and_offers_a_choice_of_several(world: World) 
     buttons = offer["blocks"][1]["elements"]
     assert [b["value"] for b in buttons] == ["+15808675309", "+16045550143"]
     assert offer["response_type"] == "ephemeral"
+    world.idle()
     assert world.pbx.requests == 1, "an offer dials nothing"
     status, click_url = world.click(buttons[1]["action_id"], buttons[1]["value"], user="UBOB00001")
     assert status == 200

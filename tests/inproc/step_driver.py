@@ -11,21 +11,21 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.e2e.conftest import SIGNING_SECRET, World
-from tests.e2e.socket_world import ACK_TIMEOUT, SocketWorld
 from tests.fakes.signing import (
     event_callback_body,
     function_executed_event,
     interactivity_input,
-    post_signed,
     retry_headers,
+    signed_headers,
 )
 from tests.fakes.slack import ApiCall, dm_channel
+from tests.inproc.harness import ACK_SECONDS, World
+from tests.waiting import wait_until
+from tests.workspace import SIGNING_SECRET
 
 PLACE_CALL = "place_call"
 #: What the bot logs for a delivery of a run it already acted on.
@@ -45,7 +45,7 @@ class StepRun:
 class StepDriver:
     """Sends runs of the step to the bot under test and reads how each one ended."""
 
-    def __init__(self, world: World | SocketWorld) -> None:
+    def __init__(self, world: World) -> None:
         self.world = world
         self.slack = world.slack
         self.pbx = world.pbx
@@ -77,8 +77,9 @@ class StepDriver:
     def deliver(self, run: StepRun, *, retry: int = 0, body: dict | None = None) -> float:
         """Send the run's event (Slack's retry number `retry`); assert the 3 s ack; answer it."""
         payload = body or run.body
-        if isinstance(self.world, SocketWorld):
-            socket = self.world.socket
+        socket = self.world.socket
+        if self.world.mode == "socket":
+            assert socket is not None
             envelope_id = socket.send_envelope(
                 "events_api",
                 payload,
@@ -86,20 +87,16 @@ class StepDriver:
                 retry_attempt=retry,
                 retry_reason="timeout" if retry else "",
             )
-            socket.wait_ack(envelope_id, timeout=ACK_TIMEOUT + 2)
+            socket.wait_ack(envelope_id, timeout=ACK_SECONDS + 2)
             latency = socket.ack_latency(envelope_id)
             assert latency is not None
         else:
-            headers = retry_headers(retry) if retry else None
-            status, text, latency = post_signed(
-                self.world.url,
-                json.dumps(payload),
-                SIGNING_SECRET,
-                content_type="application/json",
-                extra_headers=headers,
-            )
+            text_body = json.dumps(payload)
+            headers = signed_headers(text_body, SIGNING_SECRET, content_type="application/json")
+            headers.update(retry_headers(retry) if retry else {})
+            status, text, latency = self.world.post_raw(text_body, headers)
             assert status == 200, text
-        assert latency < ACK_TIMEOUT, f"late ack: {latency:.2f}s"
+        assert latency < ACK_SECONDS, f"late ack: {latency:.2f}s"
         return latency
 
     def duplicate(self, run: StepRun) -> dict[str, Any]:
@@ -132,35 +129,23 @@ class StepDriver:
 
     def wait_dm(self, user: str, count: int = 1, timeout: float = 10.0) -> ApiCall:
         """The count-th DM to the user, once it was sent."""
-        deadline = time.monotonic() + timeout
-        while len(self.dms(user)) < count:
-            assert time.monotonic() < deadline, f"no DM #{count} to {user} within {timeout}s"
-            time.sleep(0.02)
-        return self.dms(user)[count - 1]
+        found = wait_until(
+            lambda: self.dms(user)[count - 1 :], timeout=timeout, what=f"DM #{count} to {user}"
+        )
+        return found[0]
 
     def wait_logged(self, text: str, count: int = 1, timeout: float = 10.0) -> None:
         """Block until the bot logged `text` `count` times."""
-        bot = self.world.bot
-        assert bot is not None
-        deadline = time.monotonic() + timeout
-        while bot.log.count(text) < count:
-            assert time.monotonic() < deadline, f"{text!r} not logged {count}x:\n{bot.log}"
-            time.sleep(0.02)
+        self.world.wait_logged(text, count, timeout)
 
     def dial_reply(self, text: str, user: str = "UALICE001") -> str:
         """What `/dial TEXT` answers at once (its ack's text)."""
-        if isinstance(self.world, SocketWorld):
-            ack, _ = self.world.dial(text, user=user)
-        else:
-            _, ack, _ = self.world.dial(text, user=user)
+        _, ack, _ = self.world.dial(text, user=user)
         return ack["text"]
 
     def call_log(self) -> str:
         """What an admin's `/dial-link log` answers."""
-        if isinstance(self.world, SocketWorld):
-            ack, _ = self.world.link("log")
-        else:
-            _, ack, _ = self.world.link("log")
+        _, ack, _ = self.world.link("log")
         return ack["text"]
 
     def calls(self) -> list[tuple[str, str]]:
@@ -176,5 +161,4 @@ class StepDriver:
 
     def restart(self, **env: str) -> None:
         """Restart the bot with extra settings (the database, and so the links, stay)."""
-        self.world.stop()
-        self.world.start(**env)
+        self.world.restart(**env)

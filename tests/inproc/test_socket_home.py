@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import ADMIN
-from tests.e2e.socket_world import SocketWorld
 from tests.fakes.signing import (
     app_home_opened_event,
     dm_button_payload,
@@ -13,10 +11,12 @@ from tests.fakes.signing import (
     global_shortcut_payload,
     view_submission_payload,
 )
+from tests.inproc.harness import World
 from tests.waiting import wait_until
+from tests.workspace import ADMIN
 
 
-def published_home(world: SocketWorld, user: str, after: int) -> dict:
+def published_home(world: World, user: str, after: int) -> dict:
     """The newest Home view published for `user` past index `after`."""
 
     def mine() -> list:
@@ -26,17 +26,17 @@ def published_home(world: SocketWorld, user: str, after: int) -> dict:
     return wait_until(mine, what=f"a Home published for {user}")[-1].params["view"]
 
 
-def submit(world: SocketWorld, user: str, callback_id: str, values: dict, meta: str = "") -> dict:
+def submit(world: World, user: str, callback_id: str, values: dict, meta: str = "") -> dict:
     """Send a view_submission envelope; answer the ack's response payload."""
     payload = view_submission_payload(
         user_id=user, callback_id=callback_id, values=values, private_metadata=meta
     )
     _, ack = world.send("interactive", payload)
-    return ack.get("payload") or {}
+    return ack
 
 
 def test_home_tab_is_published_and_the_modal_checks_in_the_field_then_dials(
-    socket_world: SocketWorld,
+    socket_world: World,
 ) -> None:
     before = len(socket_world.slack.calls_to("views.publish"))
     body = json.loads(event_callback_body(app_home_opened_event("UALICE001")))
@@ -53,6 +53,7 @@ def test_home_tab_is_published_and_the_modal_checks_in_the_field_then_dials(
     bad = {"number": {"number_input": {"type": "plain_text_input", "value": "911"}}}
     ack = submit(socket_world, "UALICE001", "dial_modal", bad)
     assert ack["response_action"] == "errors" and "emergency" in ack["errors"]["number"]
+    socket_world.idle()
     assert socket_world.pbx.requests == 0
     good = {"number": {"number_input": {"type": "plain_text_input", "value": "580-867-5309"}}}
     ack = submit(socket_world, "UALICE001", "dial_modal", good)
@@ -62,8 +63,8 @@ def test_home_tab_is_published_and_the_modal_checks_in_the_field_then_dials(
     assert len(socket_world.pbx.calls) == 1
 
 
-def test_link_request_flow_and_link_by_email_over_socket_mode(socket_world: SocketWorld) -> None:
-    ack, _ = socket_world.dial("580-867-5309", user="UNOLINK01")
+def test_link_request_flow_and_link_by_email_over_socket_mode(socket_world: World) -> None:
+    _, ack, _ = socket_world.dial("580-867-5309", user="UNOLINK01")
     assert "request_link" in json.dumps(ack.get("blocks"))
     response_url = socket_world.slack.response_url()
     socket_world.send(
@@ -82,5 +83,5 @@ def test_link_request_flow_and_link_by_email_over_socket_mode(socket_world: Sock
     assert "extension 412" in told["text"]
 
     socket_world.slack.add_user("UDAVE0001", name="dave", email="dave@example.com")
-    ack, _ = socket_world.link("<mailto:dave@example.com|dave@example.com> 420")
+    _, ack, _ = socket_world.link("<mailto:dave@example.com|dave@example.com> 420")
     assert ack["text"] == "Linked <@UDAVE0001> to extension 420."

@@ -1,33 +1,30 @@
-"""What the one dialing path fixed, end to end: refusals logged in E.164, honest holds after a
-failure that may ring, and a message shortcut that offers only what can be dialed."""
+"""What the one dialing path fixed: refusals logged in E.164, honest holds after a failure
+that may ring, and a message shortcut that offers only what can be dialed."""
 
 from __future__ import annotations
 
-import sqlite3
-
-from tests.e2e.conftest import World
+from tests.inproc.harness import World
 
 
 def audit(world: World, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(world.db_path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+    return world.rows(sql)
 
 
-def test_a_refused_number_is_in_the_audit_log_in_e164(world: World) -> None:
+def test_a_refused_number_is_in_the_audit_log_in_e164(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     _, ack, _ = world.dial("1-900-976-1234")
     assert "premium-rate" in ack["text"]
     assert audit(
         world, "SELECT destination, typed, outcome FROM calls WHERE user_id='UALICE001'"
     ) == [("+19009761234", "1-900-976-1234", "refused_premium_rate")]
+    world.idle()
     assert world.pbx.calls == []
 
 
 def test_a_dial_repeated_right_after_a_500_says_the_last_attempt_may_still_ring(
-    world: World,
+    any_world: World,
 ) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     world.pbx.fail_next(500, {"status": "500", "error": "internal"})
     _, _, response_url = world.dial("580-867-5309")
     failed = world.final_reply(response_url)
@@ -35,10 +32,12 @@ def test_a_dial_repeated_right_after_a_500_says_the_last_attempt_may_still_ring(
     _, again, _ = world.dial("580-867-5309")
     assert "failed, but it may still ring" in again["text"]
     assert "Already calling" not in again["text"] and "should be ringing" not in again["text"]
+    world.idle()
     assert world.pbx.requests == 1
 
 
-def test_a_message_with_fifteen_numbers_offers_only_the_dialable_ones(world: World) -> None:
+def test_a_message_with_fifteen_numbers_offers_only_the_dialable_ones(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     refused = [
         "+1 876 555 1234",  # Jamaica
         "+44 20 7946 0958",  # United Kingdom
@@ -75,15 +74,18 @@ def test_a_message_with_fifteen_numbers_offers_only_the_dialable_ones(world: Wor
     ]
     assert "7 other numbers aren't shown" in offer["text"]
     assert "premium-rate" in offer["text"]
+    world.idle()
     assert world.pbx.calls == []
     _, click_url = world.click(buttons[-1]["action_id"], buttons[-1]["value"])
     assert "ringing" in world.final_reply(click_url, 2)
     assert [(c.extension, c.phonenumber) for c in world.pbx.calls] == [("309", "12065550145")]
 
 
-def test_a_command_whose_text_says_payload_is_read_as_a_command(world: World) -> None:
+def test_a_command_whose_text_says_payload_is_read_as_a_command(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     # Bolt reads any form body containing "payload" as an interaction; ours is refused plainly.
     status, ack, _ = world.dial("payload")
     assert status == 200
     assert "couldn't read “payload” as a phone number" in ack["text"]
+    world.idle()
     assert world.pbx.requests == 0

@@ -1,7 +1,6 @@
-"""App Home, dialing from a modal, asking to be linked, and linking by email, end to end.
+"""App Home, dialing from a modal, asking to be linked, and linking by email, over the wire.
 
-One test per surface over real sockets; what each answers in every case is tested in-process
-(tests/inproc/test_home_and_modals.py).
+One journey per surface; what each answers in every case: tests/inproc/test_home_and_modals.py.
 """
 
 from __future__ import annotations
@@ -9,35 +8,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.e2e.conftest import ADMIN, SIGNING_SECRET, World
 from tests.fakes.signing import (
     app_home_opened_event,
     dm_button_payload,
-    event_callback_body,
     home_button_payload,
-    interactive_body,
-    post_signed,
     view_submission_payload,
 )
-from tests.waiting import assert_stays, wait_until
+from tests.inproc.harness import World
+from tests.waiting import wait_until
+from tests.workspace import ADMIN
 
 
 def interact(world: World, payload: dict[str, Any]) -> tuple[int, dict]:
     """Post a signed interactivity payload; answer (status, JSON ack or {})."""
-    status, text, _ = post_signed(world.url, interactive_body(payload), SIGNING_SECRET)
-    return status, json.loads(text) if text.strip().startswith("{") else {}
+    status, ack = world.interact(payload)
+    return status, {} if "raw" in ack else ack
 
 
 def open_home(world: World, user: str) -> dict:
     """Send app_home_opened and answer the view the bot published for that user."""
     before = len(world.slack.calls_to("views.publish"))
-    status, _, _ = post_signed(
-        world.url,
-        event_callback_body(app_home_opened_event(user)),
-        SIGNING_SECRET,
-        content_type="application/json",
-    )
-    assert status == 200
+    assert world.event(app_home_opened_event(user)) == 200
     return latest_home(world, user, after=before)
 
 
@@ -93,10 +84,12 @@ def test_home_shows_calls_and_redial_places_the_call_again_after_checking_it(wor
         lambda: "Jamaica" in home_text(latest_home(world, "UBOB00001")),
         what="Home to show the refusal",
     )
-    assert_stays(lambda: len(world.pbx.calls) == 2, for_seconds=0.3, what="no third PBX call")
+    world.idle()
+    assert len(world.pbx.calls) == 2, "no third PBX call"
 
 
-def test_modal_submission_dials_and_shows_the_outcome_in_the_modal(world: World) -> None:
+def test_modal_submission_dials_and_shows_the_outcome_in_the_modal(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     world.pbx.latency = 0.3
     status, ack = submit_number(world, "580-867-5309")
     assert status == 200 and ack["response_action"] == "update"
@@ -156,7 +149,8 @@ def test_unlinked_user_asks_an_admin_and_is_told_when_linked(world: World) -> No
     assert ack["text"].startswith("Your extension is 412")
 
 
-def test_link_by_email(world: World) -> None:
+def test_link_by_email(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     world.slack.add_user("UDAVE0001", name="dave", email="dave@example.com")
     _, ack, _ = world.link("<mailto:dave@example.com|dave@example.com> 420")
     assert ack["text"] == "Linked <@UDAVE0001> to extension 420."
@@ -180,7 +174,8 @@ def submit_link(world: World, extension: str, user_id: str = "UNOLINK01") -> dic
     return ack
 
 
-def test_the_link_modal_refuses_special_numbers_in_plain_text(world: World) -> None:
+def test_the_link_modal_refuses_special_numbers_in_plain_text(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     for extension, why in {
         "933": "933 is a special-services number in the United States",
         "988": "988 is a special-services number in the United States",
@@ -202,13 +197,11 @@ def test_the_link_modal_refuses_special_numbers_in_plain_text(world: World) -> N
 
 
 def test_the_link_modal_reads_the_configured_region(world: World) -> None:
-    world.stop()
-    world.start(DIALER_DEFAULT_REGION="FR")
+    world.restart(DIALER_DEFAULT_REGION="FR")
     ack = submit_link(world, "15")
     assert ack["response_action"] == "errors"
     assert ack["errors"]["extension"].startswith("15 is an emergency number in France")
-    world.stop()
-    world.start(DIALER_DEFAULT_REGION="AU")
+    world.restart(DIALER_DEFAULT_REGION="AU")
     ack = submit_link(world, "000")
     assert ack["errors"]["extension"].startswith("000 is an emergency number in Australia")
     _, ack, _ = world.link("", user="UNOLINK01")

@@ -1,9 +1,12 @@
-"""Scraping /metrics from the running bot: each attempt under its labels, no personal data."""
+"""Scraping /metrics from the running bot: each attempt under its labels, no personal data.
+
+In-process: HTTP mode's /metrics is served by the real web app on the harness's test server;
+Socket Mode's by its own port (DIALER_METRICS_PORT), as in the process.
+"""
 
 from __future__ import annotations
 
 import re
-import socket
 import sqlite3
 import time
 import urllib.request
@@ -11,9 +14,9 @@ from collections.abc import Callable
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.botproc import BotProcess, free_port
-from tests.e2e.conftest import BOT_TOKEN, LINKED, PBX_KEY, World
-from tests.e2e.socket_world import SocketWorld
+from tests.botproc import free_port
+from tests.inproc.harness import World
+from tests.workspace import LINKED
 
 NUMBER = "580-867-5309"
 OTHER_NUMBER = "604-555-0143"
@@ -67,6 +70,11 @@ def scrape_until(url: str, ready: Callable[[Scrape], bool], timeout: float = 10.
     return scrape
 
 
+def metrics_url(world: World) -> str:
+    """Where HTTP mode serves /metrics: beside Slack's request URL, on PORT."""
+    return world.url.replace("/slack/events", "/metrics")
+
+
 def sent_to_pbx(db_path: str) -> int:
     """Rows of the audit log that count against the PBX budget (read straight from SQLite)."""
     with sqlite3.connect(db_path) as db:
@@ -98,13 +106,13 @@ def test_http_mode_counts_a_placed_a_refused_and_a_failed_call(world: World) -> 
     _, _, failed = world.dial(OTHER_NUMBER, user="UBOB00001")
     assert "had a problem" in world.final_reply(failed)
 
-    scrape = Scrape(f"http://127.0.0.1:{world.port}/metrics")
+    scrape = Scrape(metrics_url(world))
     assert_three_attempts_counted(scrape, world.db_path, commands=3)  # the three dials
     assert sent_to_pbx(world.db_path) == 2  # the refusal spent nothing
 
 
 def test_a_429_pause_and_a_reply_slack_refused_are_counted(world: World) -> None:
-    url = f"http://127.0.0.1:{world.port}/metrics"
+    url = metrics_url(world)
     world.slack.response_status = 404  # the response_url expired
     _, _, placed = world.dial(NUMBER)
     world.slack.wait_for_posts(placed)
@@ -126,47 +134,25 @@ def test_a_429_pause_and_a_reply_slack_refused_are_counted(world: World) -> None
     scrape.assert_no_personal_data()
 
 
-def test_socket_mode_serves_metrics_only_on_the_metrics_port(socket_world: SocketWorld) -> None:
-    assert "metrics:" not in socket_world.bot.log  # off unless DIALER_METRICS_PORT is set
+def test_socket_mode_serves_metrics_only_on_the_metrics_port(socket_world: World) -> None:
+    assert "metrics:" not in socket_world.log  # off unless DIALER_METRICS_PORT is set
     port = free_port()
-    socket_world.stop()
-    socket_world.start(DIALER_METRICS_PORT=str(port))
+    socket_world.restart(DIALER_METRICS_PORT=str(port))
     url = f"http://127.0.0.1:{port}/metrics"
-    assert f"metrics: GET {url}" in socket_world.bot.log
+    assert f"metrics: GET {url}" in socket_world.log
 
     socket_world.pbx.latency = 1.0
-    ack, placed = socket_world.dial(NUMBER)
+    _, ack, placed = socket_world.dial(NUMBER)
     assert "Calling" in ack["text"]
     busy = Scrape(url)  # the PBX is still working on the call
     assert busy.value("calls_in_flight") == 1
     assert "ringing" in socket_world.final_reply(placed)
     socket_world.pbx.latency = 0.0
-    refused, _ = socket_world.dial("call mom please")
+    _, refused, _ = socket_world.dial("call mom please")
     assert "call mom please" in refused["text"]
     socket_world.pbx.fail_next(500, {"error": "Internal server error"})
-    _, failed = socket_world.dial(OTHER_NUMBER, user="UBOB00001")
+    _, _, failed = socket_world.dial(OTHER_NUMBER, user="UBOB00001")
     assert "had a problem" in socket_world.final_reply(failed)
 
     # The links were made before the restart: these metrics have seen the three dials.
     assert_three_attempts_counted(Scrape(url), socket_world.db_path, commands=3)
-
-
-def test_a_metrics_port_in_use_stops_start_up_in_one_line(tmp_path, pbx, slack) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_APP_TOKEN": slack.app_token,
-            "SLACK_API_URL": slack.api_url,
-            "WEBFONES_API_KEY": PBX_KEY,
-            "WEBFONES_BASE_URL": pbx.url,
-            "DIALER_DB": str(tmp_path / "dialer.db"),
-            "DIALER_METRICS_PORT": str(port),
-        }
-        bot = BotProcess(env).start(wait_ready=False)
-        assert bot.wait_exit() == 2
-    [line] = [line for line in bot.log.splitlines() if line.startswith("webfones-dialer:")]
-    assert line.startswith(f"webfones-dialer: DIALER_METRICS_PORT {port} cannot be used")
-    assert "Traceback" not in bot.log and "ready:" not in bot.log

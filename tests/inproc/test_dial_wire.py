@@ -1,7 +1,7 @@
-"""/dial end to end: signed requests in, one PBX call out, ephemeral replies back.
+"""/dial over the wire: signed HTTP requests in, one PBX call out, ephemeral replies back.
 
-What /dial answers for each kind of input is tested in-process (tests/inproc/test_dial.py);
-here, what only the real process over real sockets shows: the wire, signatures and load.
+What /dial answers for each kind of input: tests/inproc/test_dial.py. Here: signatures on the
+real HTTP adapter, and fifty dials at once against a slow PBX.
 """
 
 from __future__ import annotations
@@ -9,23 +9,22 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.conftest import SIGNING_SECRET, World
-from tests.fakes.signing import post_signed, slash_command_body
-from tests.waiting import assert_stays
-from tests.workspace import seed_links
+from tests.fakes.signing import slash_command_body
+from tests.inproc.harness import World
 
 
 def test_signed_dial_places_one_call_and_forged_or_stale_ones_dial_nothing(world: World) -> None:
     body = slash_command_body(
         "/dial", "604-555-0143", user_id="UBOB00001", response_url=world.slack.response_url()
     )
-    status, _, _ = post_signed(world.url, body, SIGNING_SECRET, signature="v0=" + "0" * 64)
+    status, _ = world.post(body, signature="v0=" + "0" * 64)
     assert status == 401
-    status, _, _ = post_signed(world.url, body, "not-the-secret")
+    status, _ = world.post(body, secret="not-the-secret")
     assert status == 401
-    status, _, _ = post_signed(world.url, body, SIGNING_SECRET, timestamp=int(time.time()) - 301)
+    status, _ = world.post(body, timestamp=int(time.time()) - 301)
     assert status == 401
-    assert_stays(lambda: world.pbx.requests == 0, for_seconds=0.3, what="no PBX request")
+    world.idle()
+    assert world.pbx.requests == 0
     assert world.slack.response_posts == []
 
     status, ack, response_url = world.dial("580-867-5309")
@@ -43,7 +42,7 @@ def test_fifty_concurrent_dials_against_a_slow_pbx_are_all_acked_and_placed_once
     world: World,
 ) -> None:
     users = [f"ULOAD{n:04d}" for n in range(50)]
-    seed_links(world.db_path, {user: str(4000 + n) for n, user in enumerate(users)})
+    world.seed_links({user: str(4000 + n) for n, user in enumerate(users)})
     world.pbx.latency = 2.0
     with ThreadPoolExecutor(max_workers=50) as pool:
         results = list(pool.map(lambda u: world.dial("580-867-5309", user=u), users))

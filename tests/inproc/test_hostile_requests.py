@@ -1,4 +1,7 @@
-"""Requests that are not Slack's, or cannot be read: a 4xx, one short log line, nothing else."""
+"""Requests that are not Slack's, or cannot be read: a 4xx, one short log line, nothing else.
+
+Sent over HTTP to the bot's real aiohttp application (the in-process harness serves it).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,14 @@ import hashlib
 import hmac
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import SIGNING_SECRET, World
-from tests.fakes.signing import post_signed, slash_command_body
+from tests.fakes.signing import slash_command_body
+from tests.inproc.harness import World
+from tests.waiting import wait_until
+from tests.workspace import SIGNING_SECRET
 
 REFUSED = "refused a request to /slack/events"
 #: A record's first line in the text format; any other line is an indented continuation.
@@ -23,12 +26,7 @@ SHORT_LINE = 200
 
 def post_raw(world: World, body: bytes, headers: dict) -> int:
     """POST bytes as they are, with exactly these headers; answer the HTTP status."""
-    request = urllib.request.Request(world.url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return world.post_raw(body, headers)[0]
 
 
 def signed(body: bytes, *, timestamp: str | None = None) -> dict[str, str]:
@@ -47,16 +45,17 @@ UNSIGNED = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def log_lines(world: World) -> list[str]:
-    assert world.bot is not None
-    return world.bot.log.splitlines()
+    return world.log_lines()
 
 
 def new_lines_after(world: World, before: int, expected: int, timeout: float = 5.0) -> list[str]:
-    """The log lines written since `before`, once `expected` have come (and 0.3 s more)."""
-    deadline = time.monotonic() + timeout
-    while len(log_lines(world)) - before < expected and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)  # bounded: anything more the request caused would be here by now
+    """The log lines written since `before`, once `expected` have come and the bot is idle."""
+    wait_until(
+        lambda: len(log_lines(world)) - before >= expected,
+        timeout=timeout,
+        what=f"{expected} new log line(s)",
+    )
+    world.idle()  # nothing the request caused is still running: no more lines can come
     return log_lines(world)[before:]
 
 
@@ -69,15 +68,14 @@ def assert_still_serving(world: World) -> None:
     status, ack, response_url = world.dial("580-867-5309", user="UCAROL001")
     assert status == 200 and "Calling" in ack["text"], ack
     assert "ringing" in world.final_reply(response_url)
-    assert world.bot is not None
-    assert "Traceback" not in world.bot.log and "Error handling request" not in world.bot.log
+    assert "Traceback" not in world.log and "Error handling request" not in world.log
 
 
 def test_unsigned_900_kb_bodies_cost_one_short_line_each(world: World) -> None:
     """Five unsigned 900 KB bodies: 401 each, one short line each, not a byte of the body."""
     body = b"token=x&text=" + b"A" * (900 * 1024)
     before = len(log_lines(world))
-    size_before = len(world.bot.log) if world.bot else 0
+    size_before = len(world.log)
     for _ in range(5):
         assert post_raw(world, body, UNSIGNED) == 401
     lines = new_lines_after(world, before, expected=5)
@@ -86,8 +84,8 @@ def test_unsigned_900_kb_bodies_cost_one_short_line_each(world: World) -> None:
         assert REFUSED in line and "no Slack signature" in line, line
         assert f"{len(body)} bytes" in line and "127.0.0.1" in line, line
         assert len(line) < SHORT_LINE, line
-    assert world.bot is not None and len(world.bot.log) - size_before < 5 * SHORT_LINE
-    assert "AAAA" not in world.bot.log
+    assert len(world.log) - size_before < 5 * SHORT_LINE
+    assert "AAAA" not in world.log
     assert_still_serving(world)
 
 
@@ -114,10 +112,9 @@ def test_newlines_in_request_data_forge_no_log_line(world: World) -> None:
     command = slash_command_body(
         "/dial-link", "<@UNEW00001> 412", user_id=evil, response_url=world.slack.response_url()
     )
-    status, _, _ = post_signed(world.url, command, SIGNING_SECRET)
+    status, _ = world.post(command)
     assert status == 200
-    assert world.bot is not None
-    world.bot.wait_for("FORGED", timeout=5)
+    world.wait_logged("FORGED", timeout=5)
     [line] = [line for line in log_lines(world) if "FORGED" in line]
     assert RECORD_START.match(line) and "UEVIL0001\\n2030-01-01" in line, line
     assert not any(line.startswith("2030-01-01") for line in log_lines(world))
@@ -186,11 +183,10 @@ def test_a_genuine_but_late_request_leaves_no_response_url_in_the_log(world: Wor
         "/dial", "580-867-5309", user_id="UALICE001", response_url=response_url
     )
     before = len(log_lines(world))
-    status, _, _ = post_signed(world.url, body, SIGNING_SECRET, timestamp=int(time.time()) - 360)
+    status, _ = world.post(body, timestamp=int(time.time()) - 360)
     assert status == 401
     [line] = new_lines_after(world, before, expected=1)
     assert "more than 5 minutes old" in line, line
-    assert world.bot is not None
     path = urllib.parse.urlsplit(response_url).path
-    assert path not in world.bot.log and urllib.parse.quote(path, safe="") not in world.bot.log
+    assert path not in world.log and urllib.parse.quote(path, safe="") not in world.log
     assert world.pbx.calls == [] and world.slack.posts_to(response_url) == []

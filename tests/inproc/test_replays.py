@@ -1,30 +1,28 @@
 """Each Slack request acts at most once: replays, Slack's retries and redelivered envelopes.
 
-Each repeat comes 11 s after the original, past the 10-second duplicate guard, so only the
-record of handled requests stands between it and a second call.
+Each repeat comes 11 s after the original (the bot's clock is moved on), past the 10-second
+duplicate guard, so only the record of handled requests stands between it and a second call.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
-from tests.e2e.conftest import SIGNING_SECRET, World
-from tests.e2e.socket_world import SocketWorld
 from tests.fakes.signing import (
     app_home_opened_event,
     block_actions_payload,
     event_callback_body,
     interactive_body,
     message_action_payload,
-    post_raw,
-    post_signed,
     signed_headers,
     slash_command_body,
     slash_command_payload,
     view_submission_payload,
 )
+from tests.inproc.harness import World
+from tests.waiting import wait_until
+from tests.workspace import SIGNING_SECRET
 
 PAST_THE_DUPLICATE_GUARD = 11.0
 REPEAT = "ignored a repeat of"
@@ -44,14 +42,14 @@ def send(world: World, name: str, body: str, *, response_url: str | None = None,
     """Sign and send a request; answer it for replaying."""
     content_type = kw.pop("content_type", "application/x-www-form-urlencoded")
     headers = signed_headers(body, SIGNING_SECRET, content_type=content_type)
-    status, text, _ = post_raw(world.url, body, headers)
+    status, text, _ = world.post_raw(body, headers)
     assert status == 200, (name, status, text)
     return Sent(name, body, headers, response_url)
 
 
 def replay(world: World, sent: Sent, **extra_headers: str) -> None:
     """Send the same bytes with the same signature again: acked, empty, nothing done."""
-    status, text, seconds = post_raw(world.url, sent.body, {**sent.headers, **extra_headers})
+    status, text, seconds = world.post_raw(sent.body, {**sent.headers, **extra_headers})
     assert (status, text) == (200, ""), (sent.name, status, text)
     assert seconds < 3.0, (sent.name, seconds)
 
@@ -91,9 +89,8 @@ def settled(world: World, sent: list[Sent]) -> dict[str, int]:
             assert "ringing" in posts[-1]["text"], (request.name, posts)
     world.slack.wait_for_calls("views.update", count=1, timeout=10)  # the modal's outcome
     world.slack.wait_for_calls("views.publish", count=1, timeout=10)  # the Home tab
-    deadline = time.monotonic() + 10
-    while len(world.pbx.calls) < 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(world.pbx.calls) >= 4, timeout=10, what="the four calls")
+    world.idle()
     return seen(world, sent)
 
 
@@ -116,13 +113,12 @@ def sentinel(world: World, number: str) -> None:
 
 def test_replays_after_eleven_seconds_and_after_a_restart_do_nothing(world: World) -> None:
     """The finding: each replayed signed request placed a call again. Now each is acked empty."""
-    started = time.monotonic()
     sent = originals(world)
     before = settled(world, sent)
     assert before["pbx"] == 4 and sorted(c.phonenumber for c in world.pbx.calls) == sorted(
         ["15808675309", "14055550143", "16045550143", "14055550199"]
     )
-    time.sleep(max(0.0, started + PAST_THE_DUPLICATE_GUARD - time.monotonic()))
+    world.advance(PAST_THE_DUPLICATE_GUARD)
 
     for request in sent:
         if request.name == "event":  # Slack's own retry of an event it thinks was missed
@@ -132,9 +128,9 @@ def test_replays_after_eleven_seconds_and_after_a_restart_do_nothing(world: Worl
         else:
             replay(world, request)
     sentinel(world, "604-555-0100")
+    world.idle()
     assert seen(world, sent) == {**before, "pbx": before["pbx"] + 1}
-    assert world.bot is not None
-    log = world.bot.log
+    log = world.log
     assert log.count(REPEAT) == 5, log
     for what in (
         "a slash command /dial",
@@ -145,14 +141,15 @@ def test_replays_after_eleven_seconds_and_after_a_restart_do_nothing(world: Worl
     ):
         assert f"{REPEAT} {what}\n" in log, what
 
-    world.stop()
-    world.start()  # same database: the record of handled requests survives
+    world.restart()  # same database: the record of handled requests survives
+    logged_before = len(world.log)
     for request in sent:
         replay(world, request)
     sentinel(world, "604-555-0101")
+    world.idle()
     assert seen(world, sent) == {**before, "pbx": before["pbx"] + 2}
-    assert world.bot.log.count(REPEAT) == 5
-    assert "Traceback" not in world.bot.log
+    assert world.log[logged_before:].count(REPEAT) == 5
+    assert "Traceback" not in world.log
 
 
 def test_a_request_that_fails_verification_claims_nothing(world: World) -> None:
@@ -161,9 +158,9 @@ def test_a_request_that_fails_verification_claims_nothing(world: World) -> None:
     body = slash_command_body(
         "/dial", "580-867-5309", user_id="UALICE001", response_url=url, trigger_id="77.88.forged"
     )
-    status, _, _ = post_signed(world.url, body, "not-the-signing-secret")
+    status, _ = world.post(body, secret="not-the-signing-secret")
     assert status == 401
-    status, text, _ = post_signed(world.url, body, SIGNING_SECRET)
+    status, text = world.post(body)
     assert status == 200 and "Calling" in json.loads(text)["text"]
     assert "ringing" in world.final_reply(url)
     assert len(world.pbx.calls) == 1
@@ -172,20 +169,20 @@ def test_a_request_that_fails_verification_claims_nothing(world: World) -> None:
 # --- Socket Mode ------------------------------------------------------------------------------
 
 
-def test_socket_mode_redeliveries_are_acked_and_do_nothing(socket_world: SocketWorld) -> None:
+def test_socket_mode_redeliveries_are_acked_and_do_nothing(socket_world: World) -> None:
     """The finding: an envelope resent with retry_attempt placed a call again."""
     world, socket = socket_world, socket_world.socket
-    started = time.monotonic()
+    assert socket is not None
     url = world.slack.response_url()
     command = slash_command_payload("/dial", "580-867-5309", user_id="UALICE001", response_url=url)
-    dial_id, ack = world.send("slash_commands", command)
+    dial_id, ack = world.envelope("slash_commands", command)
     assert "Calling" in ack["payload"]["text"]
     event = json.loads(event_callback_body(app_home_opened_event("UNOLINK01")))
-    event_id, _ = world.send("events_api", event)
+    event_id, _ = world.envelope("events_api", event)
     assert "ringing" in world.final_reply(url)
     world.slack.wait_for_calls("views.publish", count=1)
     before = {"pbx": len(world.pbx.calls), "publish": len(world.slack.calls_to("views.publish"))}
-    time.sleep(max(0.0, started + PAST_THE_DUPLICATE_GUARD - time.monotonic()))
+    world.advance(PAST_THE_DUPLICATE_GUARD)
 
     # Slack resends the same envelope, then the same payload in a new envelope, and the event.
     socket.send_envelope(
@@ -204,14 +201,14 @@ def test_socket_mode_redeliveries_are_acked_and_do_nothing(socket_world: SocketW
     fresh = slash_command_payload(
         "/dial", "604-555-0100", user_id="UBOB00001", response_url=status_url
     )
-    _, ack = world.send("slash_commands", fresh)
+    _, ack = world.envelope("slash_commands", fresh)
     assert "Calling" in ack["payload"]["text"]
     assert "ringing" in world.final_reply(status_url)
+    world.idle()
     assert len(world.pbx.calls) == before["pbx"] + 1
     assert len(world.slack.calls_to("views.publish")) == before["publish"]
     assert world.slack.posts_to(url)[1:] == []
-    assert world.bot is not None
-    log = world.bot.log
+    log = world.log
     assert log.count(REPEAT) == 3, log
     assert f"{REPEAT} a slash command /dial (Slack's retry 1: timeout)" in log
     assert f"{REPEAT} a slash command /dial (Slack's retry 2: timeout)" in log

@@ -1,15 +1,16 @@
-"""/dial-link end to end: linking over real sockets, links surviving a restart, a slow Slack.
+"""/dial-link across restarts: links survive one, and the region read at start-up decides.
 
-What /dial-link answers (the admin gate, bad input, email links, emergency extensions) is
-tested in-process: tests/inproc/test_dial_link.py.
+What /dial-link answers (the admin gate, bad input, email links, emergency extensions):
+tests/inproc/test_dial_link.py.
 """
 
 from __future__ import annotations
 
-from tests.e2e.conftest import World
+from tests.inproc.harness import World
 
 
-def test_change_remove_and_list_then_links_survive_a_restart(world: World) -> None:
+def test_change_remove_and_list_then_links_survive_a_restart(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     _, ack, _ = world.link("<@UALICE001> 319")
     assert ack["text"] == "Changed <@UALICE001> from extension 309 to 319."
     _, ack, _ = world.link("<@UNOLINK01> 412")
@@ -21,8 +22,7 @@ def test_change_remove_and_list_then_links_survive_a_restart(world: World) -> No
     _, ack, _ = world.dial("580-867-5309", user="UALICE001")
     assert "don't have a phone extension linked" in ack["text"]
 
-    world.stop()
-    world.start()
+    world.restart()
     _, ack, response_url = world.dial("580-867-5309", user="UCAROL001")
     assert "from extension 311" in ack["text"]
     assert "ringing" in world.final_reply(response_url)
@@ -54,7 +54,8 @@ SPECIAL_IN_THE_US = {
 }
 
 
-def test_special_numbers_and_prefixed_emergency_numbers_cannot_be_linked(world: World) -> None:
+def test_special_numbers_and_prefixed_emergency_numbers_cannot_be_linked(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     for extension, why in SPECIAL_IN_THE_US.items():
         _, ack, _ = world.link(f"<@UNOLINK01> {extension}")
         assert ack["text"].startswith(why) and "can't be linked" in ack["text"], ack
@@ -65,14 +66,15 @@ def test_special_numbers_and_prefixed_emergency_numbers_cannot_be_linked(world: 
     # Once refused as a link, /dial 933 is not an extension: nothing reaches the PBX.
     _, ack, _ = world.dial("933")
     assert "No one here is linked to extension 933" in ack["text"]
+    world.idle()
     assert world.pbx.requests == 0
 
 
-def test_the_configured_region_decides_which_short_numbers_are_refused(world: World) -> None:
+def test_the_configured_region_decides_which_short_numbers_are_refused(any_world: World) -> None:
+    world = any_world  # over signed HTTP, and over Socket Mode envelopes
     _, ack, _ = world.link("<@UNOLINK01> 15")
     assert ack["text"] == "Linked <@UNOLINK01> to extension 15."
-    world.stop()
-    world.start(DIALER_DEFAULT_REGION="FR")
+    world.restart(DIALER_DEFAULT_REGION="FR")
     _, ack, _ = world.link("<@UALICE001> 15")
     assert ack["text"].startswith("15 is an emergency number in France, so it can't be linked")
     _, ack, _ = world.link("", user="UALICE001")
@@ -80,8 +82,7 @@ def test_the_configured_region_decides_which_short_numbers_are_refused(world: Wo
     # A link made before is kept (the dial path refuses it); only new links are refused.
     _, ack, _ = world.link("", user="UNOLINK01")
     assert ack["text"].startswith("Your extension is 15")
-    world.stop()
-    world.start(DIALER_DEFAULT_REGION="AU")
+    world.restart(DIALER_DEFAULT_REGION="AU")
     _, ack, _ = world.link("<@UALICE001> 000")
     assert ack["text"].startswith("000 is an emergency number in Australia, so it can't be linked")
     _, ack, _ = world.link("<@UALICE001> 933")
