@@ -287,6 +287,13 @@ class Settings:
         should="a whole number from 1 to 120",
         help="seconds to wait for the PBX to answer one call request",
     )
+    webfones_connections: int = setting(
+        "WEBFONES_CONNECTIONS",
+        default="200",
+        parse=whole_number(1000),
+        should="a whole number from 1 to 1000",
+        help="requests sent to the PBX at once, at most; more wait their turn, unsent",
+    )
     admins: frozenset[str] = setting(
         "DIALER_ADMINS",
         default="",

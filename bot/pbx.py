@@ -20,11 +20,13 @@ not chained, because they carry the request and so its headers.
 """
 
 import asyncio
+import contextlib
 import html
 import json
 import logging
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -410,6 +412,7 @@ class WebFonesClient:
         total_timeout: float = 15.0,
         connect_retries: int = 2,
         retry_backoff: float = 0.25,
+        max_in_flight: int = 200,
     ) -> None:
         _check_settings(base_url, api_key, total_timeout)
         self._base_url = base_url.rstrip("/")
@@ -418,6 +421,8 @@ class WebFonesClient:
         self._total_timeout = total_timeout
         self._connect_retries = max(0, connect_retries)
         self._retry_backoff = max(0.0, retry_backoff)
+        #: Requests at the PBX at once; the rest wait here, unsent, for at most total_timeout.
+        self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._http = httpx.AsyncClient(
             base_url=self._base_url,
             headers={
@@ -429,8 +434,12 @@ class WebFonesClient:
             timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
             # Idle connections expire before a Node-style server's 5 s keep-alive timeout, so a
             # POST is not sent on a socket the PBX is closing (that failure is not retryable).
+            # No more connections than requests let through: nothing queues inside httpcore,
+            # whose cost per queued request grows with the pool (BENCHMARKS.md, issue 16).
             limits=httpx.Limits(
-                max_connections=200, max_keepalive_connections=50, keepalive_expiry=4.0
+                max_connections=max_in_flight,
+                max_keepalive_connections=min(50, max_in_flight),
+                keepalive_expiry=4.0,
             ),
             transport=transport,
             follow_redirects=False,
@@ -480,6 +489,27 @@ class WebFonesClient:
         await self._http.aclose()
 
     async def _exchange(self, method: str, payload: dict[str, str] | None) -> _Reply:
+        """Wait for a free slot (unsent), then send one request under its own deadline."""
+        async with self._slot():
+            return await self._exchange_now(method, payload)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the max_in_flight slots; past total_timeout, PbxUnreachable (never sent)."""
+        try:
+            async with asyncio.timeout(self._total_timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            detail = f"all connections to the PBX stayed busy for {self._total_timeout:g}s"
+            raise PbxUnreachable(
+                f"no free connection: {detail}", detail=detail, sent=False
+            ) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    async def _exchange_now(self, method: str, payload: dict[str, str] | None) -> _Reply:
         """Send one request under the overall deadline, retrying only failed connects."""
         deadline = asyncio.get_running_loop().time() + self._total_timeout
         try:

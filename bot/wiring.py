@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.pbx import WebFonesClient
+from bot.services.acks import AckGate
 from bot.services.dialing import DialService
 from bot.services.linking import Directory, LinkService
 from bot.slack.admins import LOOKUP_SECONDS, AdminDirectory
@@ -77,6 +78,7 @@ def pbx_client(
         transport=transport,
         total_timeout=float(settings.webfones_timeout),
         connect_timeout=min(5.0, float(settings.webfones_timeout)),
+        max_in_flight=settings.webfones_connections,
     )
 
 
@@ -123,9 +125,12 @@ def build(
     identity = SlackIdentity(slack_client(token, api, retries=False))
     admins = AdminDirectory(settings.admins, client)
     home = HomePublisher(client, db, admins)
-    dialing = DialService(settings, db, pbx, metrics=metrics, after_call=home.call_finished)
+    acks = AckGate()
+    dialing = DialService(
+        settings, db, pbx, metrics=metrics, after_call=home.call_finished, acks=acks
+    )
     directory = SlackDirectory(client, timeout=LOOKUP_SECONDS)
     links = LinkService(db, region=settings.default_region, directory=directory)
     deps = Deps(settings, dialing, links, admins, home, client)
-    app = create_app(deps, identity=identity, metrics=metrics, db=db)
+    app = create_app(deps, identity=identity, metrics=metrics, db=db, acks=acks)
     return Components(settings, store, db, pbx, metrics, identity, dialing, links, app)

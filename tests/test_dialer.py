@@ -499,3 +499,55 @@ async def test_probe_connect_failure(make_client: MakeClient) -> None:
 async def test_probe_timeout(make_client: MakeClient) -> None:
     with pytest.raises(PbxTimeout):
         await make_client(Recorder(httpx.ReadTimeout("slow"))).probe()
+
+
+async def test_requests_past_the_bound_wait_unsent_and_a_slot_wait_past_the_deadline_is_not_sent(
+    make_client: MakeClient,
+) -> None:
+    """One request at the PBX at a time: the third in line waits, unsent, past its deadline."""
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def stalls(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content)["phonenumber"])
+        await release.wait()
+        return httpx.Response(200, json=SUCCESS)
+
+    client = make_client(stalls, max_in_flight=1, total_timeout=0.6)
+
+    async def in_line(digit: int) -> CallPlaced | BaseException:
+        await asyncio.sleep(0.15 * digit)  # one after another, each well inside the last wait
+        try:
+            return await client.place_call("309", f"1580867530{digit}")
+        except DialerError as error:
+            return error
+
+    first, second, third = await asyncio.gather(*(in_line(digit) for digit in (1, 2, 3)))
+    assert isinstance(first, PbxTimeout) and first.sent  # at the PBX: it may ring
+    assert isinstance(second, PbxTimeout) and second.sent  # its turn came, then it timed out
+    assert isinstance(third, PbxUnreachable) and third.sent is False  # never left the queue
+    assert "stayed busy for 0.6s" in str(third)
+    assert seen == ["15808675301", "15808675302"]
+    release.set()
+    placed = await client.place_call("309", "15808675303")  # the slot is free again
+    assert isinstance(placed, CallPlaced) and seen[-1] == "15808675303"
+
+
+async def test_no_more_requests_reach_the_pbx_at_once_than_the_bound(
+    make_client: MakeClient,
+) -> None:
+    at_the_pbx, most = 0, 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal at_the_pbx, most
+        at_the_pbx += 1
+        most = max(most, at_the_pbx)
+        await asyncio.sleep(0.02)
+        at_the_pbx -= 1
+        return httpx.Response(200, json=SUCCESS)
+
+    client = make_client(answer, max_in_flight=3)
+    placed = await asyncio.gather(
+        *(client.place_call("309", f"1580867{5300 + i}") for i in range(9))
+    )
+    assert len(placed) == 9 and most == 3

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.config import load_settings
 from bot.domain.outcomes import Outcome
-from bot.pbx import CallPlaced, PbxError, RateLimited
+from bot.pbx import CallPlaced, PbxError, RateLimited, WebFonesClient
 from bot.services.dialing import ACK_SENT, Answer, CallRequest, DialService, Surface
 from bot.slack.replies import words
 from bot.store import Store
@@ -200,3 +202,33 @@ async def test_a_number_with_an_extension_never_reads_as_if_the_extension_were_d
         assert "dial extension 12 yourself" in said
     [row] = service.db.store.calls.recent(user_id="U1")
     assert row.typed == "580 867 5309 ext 12" and row.destination == "+15808675309"
+
+
+async def test_a_call_that_waited_for_a_pbx_slot_past_its_deadline_is_not_sent_and_may_be_redialed(
+    tmp_path: Path,
+) -> None:
+    """While every slot stays busy, a call is recorded as never sent, and is not held after."""
+    seen: list[str] = []
+
+    async def pbx(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content)["phonenumber"])
+        return httpx.Response(200, json={"status": "200", "message": "Success"})
+
+    service, _ = make_service(tmp_path)
+    transport = httpx.MockTransport(pbx)
+    service.dialer = WebFonesClient(
+        "https://pbx.test", "k", transport=transport, max_in_flight=1, total_timeout=0.3
+    )
+    async with service.dialer._slot():  # the one connection stays busy with another call
+        waited = await service.dial(request("580-867-5302", user="U2"), RecordingReplies())
+    assert waited.outcome == Outcome.UNREACHABLE and seen == []
+    assert "wasn't called" in words(waited)
+    [row] = service.db.store.calls.recent(user_id="U2")
+    assert (row.outcome, row.destination) == ("unreachable", "+15808675302")
+    sent = service.db.store.database.connection().execute(
+        "SELECT sent FROM calls WHERE id = ?", [row.id]
+    )
+    assert sent.fetchone() == (0,)
+    again = await service.dial(request("580-867-5302", user="U2"), RecordingReplies())
+    assert again.placed and seen == ["15808675302"]  # not held as a repeat: it never rang
+    await service.dialer.aclose()

@@ -26,6 +26,7 @@ from bot.domain.ids import EXTENSION, MENTION
 from bot.domain.outcomes import OUTCOMES, Outcome
 from bot.metrics import Metrics
 from bot.pbx import DialerError, RateLimited, WebFonesClient
+from bot.services.acks import AckGate
 from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy, StoreError
 from bot.store.runner import StoreRunner
 
@@ -135,6 +136,7 @@ class DialService:
         *,
         metrics: Metrics | None = None,
         after_call: Callable[[str, Answer], Awaitable[None]] | None = None,
+        acks: AckGate | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -142,6 +144,8 @@ class DialService:
         self.metrics = metrics or Metrics()
         #: Called with the user's ID and the final answer after each call ends (Home's refresh).
         self.after_call = after_call
+        #: Other requests' acks go before this service's PBX requests (bot.services.acks).
+        self.acks = acks or AckGate()
         self._in_flight: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
 
@@ -363,6 +367,7 @@ class DialService:
                 # The ack goes first: under a burst, PBX requests sent meanwhile would delay
                 # everyone else's ack. The ack itself never waits for the PBX.
                 await _ack_sent()
+                await self.acks.after_acks()
                 answer = await self._place(started)
             return answer
         finally:
@@ -403,7 +408,7 @@ class DialService:
             pause = min(error.retry_after or DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS)
             self.metrics.pbx_paused()
             try:
-                await self.db.run(self.db.store.calls.block_pbx_until, time.time() + pause)
+                await self.db.run(self.db.store.calls.pause_pbx, pause)
             except Exception as failure:
                 log.warning("could not record the PBX's 429 pause: %s", type(failure).__name__)
             return int(pause)

@@ -15,6 +15,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
+from bot.services.acks import AckGate
 from bot.services.dialing import ACK_SENT
 from bot.slack import replays
 from bot.slack.deps import Deps
@@ -40,20 +41,21 @@ log = logging.getLogger(__name__)
 
 
 class DialerApp(AsyncApp):
-    """Bolt's AsyncApp that tells calls when their request's ack is on its way (ACK_SENT)."""
+    """Bolt's AsyncApp that tells calls when their request's ack is on its way (ACK_SENT),
+    and counts the requests still waiting for their ack (acks first: bot.services.acks)."""
 
-    #: Who the bot is in Slack; start-up learns it (bot/__main__.py), Bolt's authorize reads it.
+    #: Who the bot is in Slack; start-up learns it (bot.runtime), Bolt's authorize reads it.
     identity: SlackIdentity
 
-    def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
+    def __init__(self, *, metrics: Metrics, acks: AckGate, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.metrics = metrics
+        self.acks = acks
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         """Dispatch as Bolt does; listeners started here see ACK_SENT done once it returns."""
-        with self.metrics.handling(
-            request_kind(req.body)
-        ):  # times the ack; replies count their failures
+        # The metrics time the ack (replies count their failures); the gate holds PBX requests.
+        with self.metrics.handling(request_kind(req.body)), self.acks.awaiting_ack():
             if self.process_before_response:  # the listener runs inside the dispatch: no wait
                 return await super().async_dispatch(req)
             sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -67,7 +69,7 @@ class DialerApp(AsyncApp):
 
 
 def create_app(
-    deps: Deps, *, identity: SlackIdentity, metrics: Metrics, db: StoreRunner
+    deps: Deps, *, identity: SlackIdentity, metrics: Metrics, db: StoreRunner, acks: AckGate
 ) -> DialerApp:
     """Build the Bolt app: commands, shortcuts, buttons, modals, Home and the workflow step."""
 
@@ -78,6 +80,7 @@ def create_app(
 
     app = DialerApp(
         metrics=metrics,
+        acks=acks,
         # Bolt's own client stays tokenless: each request's client gets the token from
         # `authorize`, which never calls Slack (no per-request auth.test to fail on).
         client=AsyncWebClient(base_url=deps.settings.slack_api_url),

@@ -214,6 +214,11 @@ class CallLedger(Part):
             )
 
     @guarded
+    def pause_pbx(self, seconds: float) -> None:
+        """Remember that the PBX asked us to stop (429) for `seconds` from now."""
+        self.block_pbx_until(self._now() + seconds)
+
+    @guarded
     def block_pbx_until(self, until: float) -> None:
         """Remember that the PBX asked us to stop (429) until `until`, across restarts."""
         with self._database.writing(wait=SLOW_WRITE_SECONDS) as db:
