@@ -1,6 +1,6 @@
 """Prometheus metrics: what an operator graphs and alerts on, on a registry of the app's own.
 
-One `Metrics` per app (made in `bot.__main__.run`, or a fresh one per `DialService` in tests),
+One `Metrics` per app (made in `bot.wiring.build`, or a fresh one per `DialService` in tests),
 each on its own `CollectorRegistry`, so nothing leaks between apps in one process. The dialing
 path records each attempt once (`DialService`); `DialerApp.async_dispatch` times each ack and
 makes these metrics the current ones while Bolt handles the request, so a Slack call that
