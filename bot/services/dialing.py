@@ -3,8 +3,9 @@
 A surface (the slash command, the message shortcut, a button, the modal, Home, a workflow
 step) turns Slack's shapes into a `CallRequest` and hands `DialService.dial` its `Replies`:
 how it shows a refusal, the "Calling…" line and the final outcome. Everything else — what
-the text means, the destination policy, the duplicate guard, the budgets, the PBX, the
-audit log and the sentences — happens here, once.
+the text means, the destination policy, the duplicate guard, the budgets, the PBX and the
+audit log — happens here, once. Each step's `Answer` is an outcome and its facts; the surface
+words it (bot.slack.text).
 """
 
 from __future__ import annotations
