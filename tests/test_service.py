@@ -148,7 +148,7 @@ async def test_a_huge_retry_after_pauses_dialing_for_at_most_fifteen_minutes(
     service, dialer = make_service(tmp_path)
     dialer.fail_with = RateLimited("429", status=429, detail="slow down", retry_after=10**9)
     answer = await service.dial(request("310"), RecordingReplies())
-    assert "900 seconds" in words(answer)
+    assert "15 minutes" in words(answer)
     blocked = (
         service.db.store.database.connection().execute("SELECT value FROM pbx_state").fetchone()[0]
     )
