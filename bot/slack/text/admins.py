@@ -179,27 +179,44 @@ def email_lookup_failed() -> str:
 
 def _reached(problem: Problem) -> str:
     """What the number a refused extension reaches is, after "is"."""
+    where = country_name(problem.region)
     if problem.kind == Kind.EMERGENCY:
-        return f"an emergency number in {country_name(problem.region)}"
+        return f"an emergency number in {where}"
     if problem.kind == Kind.SPECIAL:
         return (
-            f"a special-services number in {country_name(problem.region)} "
-            "(a free short number such as a crisis or test line)"
+            f"a special-services number in {where} (a free short number such as a crisis or "
+            "test line)"
+        )
+    if problem.kind == Kind.PREMIUM:
+        return (
+            f"a premium-rate number in {where} (a short number that charges the caller, such as "
+            "a paid information line)"
         )
     return "an emergency number in other countries (people dial it from habit)"
 
 
+#: Each prefix in front of a number, in words.
+_PREFIX_WORDS = {
+    "outside_line": "the outside-line prefix {}",
+    "country_code": "the country code {}",
+    "trunk_prefix": "the national dialing prefix {}",
+}
+
+
+def _prefixes(problem: Problem) -> str:
+    """The prefixes in front of the number, in dialing order: "the outside-line prefix 9 and …"."""
+    named = [_PREFIX_WORDS[kind].format(digits) for kind, digits in problem.prefixes()]
+    if len(named) <= 2:
+        return " and ".join(named)
+    return ", ".join(named[:-1]) + f" and {named[-1]}"
+
+
 def extension_refusal_reason(problem: Problem) -> str:
     """Why digits can't be an extension, after the digits: "is an emergency number in France"."""
-    if problem.outside_line:
+    if problem.prefixes():
         return (
-            f"is {problem.number} behind the outside-line prefix {problem.outside_line}, "
-            f"and {problem.number} is {_reached(problem)}"
-        )
-    if problem.country_code:
-        return (
-            f"is {problem.number} with the country code {problem.country_code} in front, "
-            f"and {problem.number} is {_reached(problem)}"
+            f"is {problem.number} behind {_prefixes(problem)}, and {problem.number} is "
+            f"{_reached(problem)}"
         )
     return f"is {_reached(problem)}"
 
@@ -214,10 +231,11 @@ def extension_refused(problem: Problem, *, plain: bool = False) -> str:
         return (
             "Extensions are 2 to 8 digits, like 309." if plain else bad_extension(problem.extension)
         )
-    if problem.outside_line:
+    if problem.outside_line and problem.extension.startswith(problem.outside_line):
+        dialed = problem.extension[len(problem.outside_line) :]
         why = (
             f"on a PBX where {problem.outside_line} gets an outside line, a call to "
-            f"{problem.extension} is a call to {problem.number}."
+            f"{problem.extension} is a call to {dialed}."
         )
     else:
         why = "a PBX may send calls to it out to the phone network."

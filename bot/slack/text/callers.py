@@ -211,11 +211,11 @@ def emergency_refused(facts: Facts, md: Markup = MRKDWN) -> str:
 
 
 def special_extension_refused(facts: Facts, md: Markup = MRKDWN) -> str:
-    """A linked 'extension' that the PBX would route to emergency or special services."""
+    """A linked 'extension' that the PBX would route to emergency, special or premium numbers."""
     return (
-        f"Extension {facts.digits} would reach emergency or special services, so I won't dial it "
-        f"from Slack. Dial it from a phone directly; an admin can fix the link with "
-        f"{md.code('/dial-link')}."
+        f"Extension {facts.digits} would reach an emergency, special-services or premium-rate "
+        "number, so I won't dial it from Slack. Dial it from a phone directly; an admin can fix "
+        f"the link with {md.code('/dial-link')}."
     )
 
 
