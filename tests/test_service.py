@@ -183,5 +183,5 @@ async def test_a_special_number_linked_before_the_rule_is_never_dialed(
     service.db.store.links.set("UCAROL001", "933", "UADMIN")  # made before extensions were checked
     answer = await service.dial(request(text), RecordingReplies())
     assert answer.outcome == Outcome.REFUSED_SPECIAL_EXTENSION
-    assert "emergency or special services" in words(answer)
+    assert "emergency, special-services or premium-rate number" in words(answer)
     assert dialer.calls == []
