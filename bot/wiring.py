@@ -123,7 +123,7 @@ def build(
     # Its own client without slack_sdk's retry on connection errors: the retry schedule
     # (and its one log line per try) is SlackIdentity's.
     identity = SlackIdentity(slack_client(token, api, retries=False))
-    admins = AdminDirectory(settings.admins, client)
+    admins = AdminDirectory(settings.admins, client, identity=identity)
     home = HomePublisher(client, db, admins)
     acks = AckGate()
     dialing = DialService(

@@ -37,6 +37,26 @@ def test_ordinary_extensions_stay_linkable_elsewhere(extension: str, region: str
     assert linkable_problem(extension, region) is None
 
 
+@pytest.mark.parametrize("region", ["US", "GB", "FR", "DE"])
+@pytest.mark.parametrize("extension", ["309", "4100", "9309", "1234", "24680", "51000"])
+def test_stacking_prefixes_does_not_refuse_ordinary_extensions(extension: str, region: str) -> None:
+    assert linkable_problem(extension, region) is None
+
+
+@pytest.mark.parametrize(
+    ("extension", "region"),
+    [
+        ("911911", "US"),  # 9 1 1 911 would need the US's "1" twice: one prefix, not two
+        ("11911", "US"),
+        ("24280", "US"),  # a premium-rate SMS code: texted, never reached by a call
+        ("40000", "FR"),  # France's 5-digit SMS codes: ordinary 5-digit extensions stay linkable
+        ("91000", "US"),  # a habit number is never behind the region's own country code
+    ],
+)
+def test_what_a_call_cannot_reach_stays_linkable(extension: str, region: str) -> None:
+    assert linkable_problem(extension, region) is None
+
+
 @pytest.mark.parametrize(
     ("extension", "region", "kind", "number"),
     [
@@ -61,7 +81,8 @@ def test_ordinary_extensions_stay_linkable_elsewhere(extension: str, region: str
         ("17", "FR", Kind.EMERGENCY, "17"),
         ("015", "FR", Kind.EMERGENCY, "15"),
         ("915", "FR", Kind.EMERGENCY, "15"),
-        ("3315", "FR", Kind.EMERGENCY, "15"),
+        ("33112", "FR", Kind.EMERGENCY, "112"),
+        ("3315", "FR", Kind.PREMIUM, "3315"),  # France's 3200-3999 are premium-rate lines
         ("116000", "FR", Kind.SPECIAL, "116000"),  # the European missing-children hotline
         ("000", "AU", Kind.EMERGENCY, "000"),
         ("0000", "AU", Kind.EMERGENCY, "000"),
@@ -70,6 +91,25 @@ def test_ordinary_extensions_stay_linkable_elsewhere(extension: str, region: str
         ("119", "JP", Kind.EMERGENCY, "119"),
         ("999", "GB", Kind.EMERGENCY, "999"),
         ("988", "CA", Kind.SPECIAL, "988"),
+        # Prefixes stacked, in any order: outside line, country code, national (trunk) prefix.
+        ("91911", "US", Kind.EMERGENCY, "911"),
+        ("01911", "US", Kind.EMERGENCY, "911"),
+        ("19911", "US", Kind.EMERGENCY, "911"),
+        ("10911", "US", Kind.EMERGENCY, "911"),
+        ("91112", "US", Kind.EMERGENCY, "112"),
+        ("91988", "US", Kind.SPECIAL, "988"),
+        ("33015", "FR", Kind.EMERGENCY, "15"),
+        ("033015", "FR", Kind.EMERGENCY, "15"),
+        ("0015", "FR", Kind.EMERGENCY, "15"),
+        ("90999", "GB", Kind.EMERGENCY, "999"),
+        ("944999", "GB", Kind.EMERGENCY, "999"),
+        ("90112", "DE", Kind.EMERGENCY, "112"),
+        # Premium-rate short numbers a call reaches.
+        ("3617", "FR", Kind.PREMIUM, "3617"),
+        ("118712", "FR", Kind.PREMIUM, "118712"),
+        ("93617", "FR", Kind.PREMIUM, "3617"),
+        ("0333617", "FR", Kind.PREMIUM, "3617"),
+        ("12456", "AU", Kind.PREMIUM, "12456"),
     ],
 )
 def test_emergency_and_special_numbers_are_refused(
@@ -103,6 +143,22 @@ def test_the_prefix_is_named() -> None:
     assert special_problem("1000", "US") is None and special_problem("1110", "US") is None
 
 
+def test_stacked_prefixes_are_named_in_the_order_dialed() -> None:
+    nine_one = special_problem("91911", "US")
+    assert nine_one == Problem("91911", Kind.EMERGENCY, "US", "911", "9", "1")
+    assert nine_one.prefixes() == (("outside_line", "9"), ("country_code", "1"))
+    one_nine = special_problem("19911", "US")
+    assert one_nine is not None
+    assert one_nine.prefixes() == (("country_code", "1"), ("outside_line", "9"))
+    france = special_problem("033015", "FR")
+    assert france == Problem("033015", Kind.EMERGENCY, "FR", "15", "0", "33", "0")
+    assert [kind for kind, _ in france.prefixes()] == [
+        "outside_line",
+        "country_code",
+        "trunk_prefix",
+    ]
+
+
 def _example_emergency_numbers() -> list[tuple[str, str]]:
     """(region, example emergency number) for every region phonenumbers gives one for."""
     examples = []
@@ -132,6 +188,7 @@ def test_shape_needs_no_region() -> None:
 
 REFUSED = [("933", "US"), ("988", "US"), ("9911", "US"), ("0911", "US"), ("000", "US")]
 REFUSED += [("110", "US"), ("1911", "US"), ("15", "FR"), ("000", "AU"), ("3x", "US")]
+REFUSED += [("91911", "US"), ("19911", "US"), ("3617", "FR"), ("033015", "FR"), ("90999", "GB")]
 
 
 @pytest.mark.parametrize(("extension", "region"), REFUSED)
@@ -161,5 +218,20 @@ def test_the_sentences_name_the_country_and_the_prefix() -> None:
     assert nine.startswith("9911 is 911 behind the outside-line prefix 9, and 911 is an emergency")
     assert "where 9 gets an outside line, a call to 9911 is a call to 911" in nine
     assert "country code 1" in said("1911", "US")
+    assert said("91911", "US").startswith(
+        "91911 is 911 behind the outside-line prefix 9 and the country code 1, and 911 is an "
+        "emergency number in the United States, so it can't be linked as an extension: on a PBX "
+        "where 9 gets an outside line, a call to 91911 is a call to 1911."
+    )
+    assert said("19911", "US").startswith(
+        "19911 is 911 behind the country code 1 and the outside-line prefix 9, and 911"
+    )
+    assert said("033015", "FR").startswith(
+        "033015 is 15 behind the outside-line prefix 0, the country code 33 and the national "
+        "dialing prefix 0, and 15 is an emergency number in France"
+    )
+    assert said("3617", "FR").startswith(
+        "3617 is a premium-rate number in France (a short number that charges the caller"
+    )
     assert said("3x", "US") == admin_text.bad_extension("3x")
     assert "2 to 8 digits" in admin_text.extension_refused(Problem("3x", Kind.SHAPE), plain=True)

@@ -99,11 +99,14 @@ async def test_dial_link_by_email_links_the_person_the_directory_finds() -> None
     ack, linking = AsyncMock(), AsyncMock()
     linking.user_for_email.return_value = "U2"
     linking.link.return_value = Linked("U2", "309", None, [])
-    admins = SimpleNamespace(is_admin=AsyncMock(return_value=True))
+    admins, home = SimpleNamespace(is_admin=AsyncMock(return_value=True)), AsyncMock()
     command = {"user_id": "UADMIN001", "text": "bob@example.com 309"}
-    await dial_link.handle_dial_link(ack, command, deps=deps(admins=admins, linking=linking))
+    await dial_link.handle_dial_link(
+        ack, command, deps=deps(admins=admins, linking=linking, home=home)
+    )
     linking.link.assert_awaited_once_with("U2", "309", "UADMIN001")
     assert ack.await_args.kwargs["text"] == "Linked <@U2> to extension 309."
+    home.link_changed.assert_awaited_once_with("U2")  # their Home loses any stale status line
 
 
 async def test_dial_link_says_why_an_email_gave_no_one() -> None:

@@ -150,7 +150,7 @@ async def test_a_huge_retry_after_pauses_dialing_for_at_most_fifteen_minutes(
     service, dialer = make_service(tmp_path)
     dialer.fail_with = RateLimited("429", status=429, detail="slow down", retry_after=10**9)
     answer = await service.dial(request("310"), RecordingReplies())
-    assert "900 seconds" in words(answer)
+    assert "15 minutes" in words(answer)
     blocked = (
         service.db.store.database.connection().execute("SELECT value FROM pbx_state").fetchone()[0]
     )
@@ -185,7 +185,7 @@ async def test_a_special_number_linked_before_the_rule_is_never_dialed(
     service.db.store.links.set("UCAROL001", "933", "UADMIN")  # made before extensions were checked
     answer = await service.dial(request(text), RecordingReplies())
     assert answer.outcome == Outcome.REFUSED_SPECIAL_EXTENSION
-    assert "emergency or special services" in words(answer)
+    assert "emergency, special-services or premium-rate number" in words(answer)
     assert dialer.calls == []
 
 

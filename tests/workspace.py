@@ -23,6 +23,33 @@ def add_standard_users(slack: FakeSlack) -> None:
     slack.add_user("UNOLINK01", name="nolink")
 
 
+#: Slack calls each of these an admin, but none is this workspace's own: each must be refused.
+OUTSIDE_ADMINS = {
+    "another team's admin": "UOTHERTM1",
+    "another org's admin": "UOTHERORG",
+    "a guest admin": "UGUESTADM",
+    "a single-channel guest admin": "UULTRAADM",
+    "an external stranger": "USTRANGER",
+    "a bot": "UBOTADMIN",
+}
+#: A workspace admin (by Slack's word only, not in DIALER_ADMINS).
+WORKSPACE_ADMIN = "UWSADMIN1"
+
+
+def add_outside_admins(slack: FakeSlack) -> None:
+    """Slack admins who must not count here, and one workspace admin who must (none linked)."""
+    ids = OUTSIDE_ADMINS
+    slack.add_user(ids["another team's admin"], is_admin=True, team_id="T0OTHER99")
+    slack.add_user(
+        ids["another org's admin"], is_owner=True, team_id="T0OTHER98", enterprise_id="E0OTHER1"
+    )
+    slack.add_user(ids["a guest admin"], is_admin=True, is_restricted=True)
+    slack.add_user(ids["a single-channel guest admin"], is_admin=True, is_ultra_restricted=True)
+    slack.add_user(ids["an external stranger"], is_admin=True, is_stranger=True)
+    slack.add_user(ids["a bot"], is_admin=True, is_bot=True)
+    slack.add_user(WORKSPACE_ADMIN, name="wsadmin", is_admin=True)
+
+
 def seed_links(db_path: str, links: dict[str, str] | None = None) -> None:
     """Write links straight into the bot's database, as an admin's /dial-link would have."""
     with closing(Store(db_path)) as store:

@@ -77,6 +77,13 @@ class HomePublisher:
         self._banners.pop(user_id, None)
         await self.publish(user_id)
 
+    async def link_changed(self, user_id: str) -> None:
+        """A link of theirs changed: drop the stale status line, and show Home fresh if seen."""
+        # The stale line is, say, "I've asked @admin to link you…" beside "Your extension is 313".
+        self._banners.pop(user_id, None)
+        if user_id in self._viewers:
+            await self.publish(user_id)
+
     async def call_finished(self, user_id: str, answer: Answer) -> None:
         """Refresh after a call; a call started from Home shows its outcome there."""
         if user_id not in self._viewers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
@@ -28,6 +29,15 @@ class TokenRefused(Exception):
     """Slack answered auth.test and refused the bot token; the message is Slack's error code."""
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """Where the bot is installed: its team, its Grid org if any, and whether org-wide."""
+
+    team_id: str
+    enterprise_id: str
+    org_wide: bool
+
+
 class SlackIdentity:
     """The bot's team, user and bot IDs from auth.test, for Bolt's `authorize=`."""
 
@@ -40,6 +50,32 @@ class SlackIdentity:
     def known(self) -> bool:
         """True once Slack has answered auth.test."""
         return self._auth is not None
+
+    @property
+    def workspace(self) -> Workspace | None:
+        """The workspace (or org) auth.test named, or None while it is not known."""
+        auth = self._auth or {}
+        team_id, enterprise_id = auth.get("team_id") or "", auth.get("enterprise_id") or ""
+        org_wide = bool(auth.get("is_enterprise_install"))
+        if not (enterprise_id if org_wide else team_id):
+            return None
+        return Workspace(team_id, enterprise_id, org_wide)
+
+    async def learn_workspace(self) -> Workspace | None:
+        """The workspace, asking auth.test once now when start-up could not; None if unknown.
+
+        For a check that needs it on the spot (who counts as this workspace's admin): the
+        background retry may not have got through yet while Slack already answers again.
+        """
+        if self.workspace is None:
+            try:
+                reason = await self.try_once()
+            except TokenRefused as refused:
+                log.warning("Slack refused SLACK_BOT_TOKEN (%s) when asked who the bot is", refused)
+                return None
+            if reason is not None:
+                log.warning("could not reach Slack to learn the bot's identity (%s)", reason)
+        return self.workspace
 
     def result_for(
         self, enterprise_id: str | None, team_id: str | None, user_id: str | None

@@ -98,10 +98,10 @@ def _redialable(record: CallRecord) -> bool:
 
 
 def _call_block(record: CallRecord) -> dict[str, Any]:
-    text = (
-        f"{_when(record.at)}  *{destination_label(record.destination)}* — "
-        f"{outcome_label(record.outcome)}"
-    )
+    destination = destination_label(record.destination) if record.destination else None
+    label = outcome_label(record.outcome)
+    what = home_text.home_call(destination, label, record.outcome, record.typed)
+    text = f"{_when(record.at)}  {what}"
     redial = _button("Redial", REDIAL, record.destination or "") if _redialable(record) else None
     return _section(text, redial)
 
@@ -140,7 +140,7 @@ def home_view(
     if calls:
         blocks += [_call_block(record) for record in calls[:10]]
     else:
-        blocks.append(_section(home_text.home_no_calls()))
+        blocks.append(_section(home_text.home_no_calls(linked=link is not None)))
     if admin is not None:
         blocks += _admin_blocks(admin)
     return {"type": "home", "blocks": blocks[:100]}

@@ -286,8 +286,18 @@ class FakeSlack:
         is_primary_owner: bool = False,
         deleted: bool = False,
         is_bot: bool = False,
+        team_id: str = TEAM_ID,
+        enterprise_id: str | None = None,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        is_stranger: bool = False,
     ) -> dict[str, Any]:
-        """Add (or replace) a workspace user shaped like Slack's user object; return it."""
+        """Add (or replace) a user shaped like Slack's user object; return it.
+
+        By default a member of this workspace (TEAM_ID, as auth.test answers); `team_id`,
+        `enterprise_id` and `is_stranger` describe someone seen from another team or org,
+        `is_restricted` / `is_ultra_restricted` a multi- or single-channel guest.
+        """
         name = name or user_id.lower()
         real_name = real_name or name.replace(".", " ").title()
         profile: dict[str, Any] = {"display_name": name, "real_name": real_name}
@@ -295,7 +305,7 @@ class FakeSlack:
             profile["email"] = email
         user: dict[str, Any] = {
             "id": user_id,
-            "team_id": TEAM_ID,
+            "team_id": team_id,
             "name": name,
             "real_name": real_name,
             "deleted": deleted,
@@ -303,10 +313,16 @@ class FakeSlack:
             "is_owner": is_owner,
             "is_primary_owner": is_primary_owner,
             "is_bot": is_bot,
+            "is_restricted": is_restricted or is_ultra_restricted,
+            "is_ultra_restricted": is_ultra_restricted,
             "is_app_user": False,
             "tz": "America/Chicago",
             "profile": profile,
         }
+        if enterprise_id is not None:
+            user["enterprise_id"] = enterprise_id
+        if is_stranger:
+            user["is_stranger"] = True
         with self._cond:
             self.users[user_id] = user
         return user

@@ -113,22 +113,22 @@ def test_key_never_reaches_a_reply(world: World) -> None:
     world.pbx.fail_next(403, {"error": "Invalid API key", "message": f"key {PBX_KEY} revoked"})
     _, _, response_url = world.dial("580-867-5309")
     final = world.final_reply(response_url)
-    assert "misconfigured" in final and PBX_KEY not in final
+    assert "isn't set up right" in final and PBX_KEY not in final
 
 
 # --- every way the PBX can fail reaches the user as its own readable sentence -------------------
 
 FAILURES = {
-    "invalid extension": (400, {"message": "invalid extension"}, "doesn't recognise extension 309"),
+    "invalid extension": (400, {"message": "invalid extension"}, "doesn't recognize extension 309"),
     "no devices": (
         400,
         {"message": "no devices", "details": "No devices available"},
         "None of the phones on extension 309 is online",
     ),
     "no devices at 500": (500, {"error": "No devices found"}, "None of the phones"),
-    "key missing": (401, {"error": "API key is required"}, "wants an API key"),
-    "key refused": (403, {"error": "Invalid API key"}, "refused its API key"),
-    "wrong base url": (404, {"error": "Not found"}, "address is wrong"),
+    "key missing": (401, {"error": "API key is required"}, "isn't set up right"),
+    "key refused": (403, {"error": "Invalid API key"}, "isn't set up right"),
+    "wrong base url": (404, {"error": "Not found"}, "isn't set up right"),
     "rate limited": (429, {"error": "Too many requests"}, "too many calls"),
     "server error": (500, {"error": "Internal server error"}, "had a problem"),
     "html error page": (502, HTML_PAGE, "had a problem"),
@@ -154,11 +154,11 @@ def test_failure_has_its_own_sentence(world: World, case: str) -> None:
 def test_rate_limit_with_retry_after_names_the_wait_and_pauses_dialing(world: World) -> None:
     world.pbx.fail_next(429, {"error": "Too many requests"}, headers={"Retry-After": "120"})
     _, _, response_url = world.dial("580-867-5309")
-    assert "120 seconds" in world.final_reply(response_url)
+    assert "2 minutes" in world.final_reply(response_url)
     world.idle()
     requests_before = world.pbx.requests
     _, ack, _ = world.dial("604-555-0143", user="UBOB00001")
-    assert "asked us to slow down" in ack["text"]
+    assert "asked me to slow down" in ack["text"]
     world.idle()
     assert world.pbx.requests == requests_before
 

@@ -27,7 +27,7 @@ HTML_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head>"
     "<body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
 )
-STORE_BUSY = "The call log is busy right now, so nothing was dialed"
+STORE_BUSY = "The dialer is busy right now, so nothing was dialed"
 LINKS_BUSY = "The link database is busy right now, so nothing changed"
 
 
@@ -187,7 +187,7 @@ def test_pbx_429_pauses_dialing_for_retry_after_then_resumes(world: World) -> No
     assert world.pbx.requests == 1
 
     _, ack, _ = world.dial("604-555-0143", user="UBOB00001")
-    assert "asked us to slow down" in ack["text"]
+    assert "asked me to slow down" in ack["text"]
     world.idle()
     assert world.pbx.requests == 1
 

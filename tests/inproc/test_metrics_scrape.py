@@ -119,9 +119,9 @@ def test_a_429_pause_and_a_reply_slack_refused_are_counted(world: World) -> None
     world.slack.response_status = 200
     world.pbx.fail_next(429, {"error": "Too many requests"}, headers={"Retry-After": "120"})
     _, _, limited = world.dial(OTHER_NUMBER, user="UBOB00001")
-    assert "120 seconds" in world.final_reply(limited)
+    assert "2 minutes" in world.final_reply(limited)
     _, held, _ = world.dial(OTHER_NUMBER, user="UCAROL001")
-    assert "asked us to slow down" in held["text"]
+    assert "asked me to slow down" in held["text"]
 
     scrape = scrape_until(
         url, lambda s: s.value("slack_reply_failures_total", method="response_url") == 1

@@ -13,6 +13,7 @@ from bot.domain import extensions
 from bot.domain.extensions import Problem
 from bot.domain.ids import MENTION
 from bot.services.linking import EmailProblem, EmailTrouble, Linked
+from bot.slack.admins import refusal
 from bot.slack.deps import Deps
 from bot.slack.text import admins as admin_text
 from bot.store import StoreBusy, StoreError
@@ -92,8 +93,11 @@ async def handle_dial_link(ack: AsyncAck, command: dict, *, deps: Deps) -> None:
             return
         await ack(text=admin_text.link_shown(link), response_type="ephemeral")
         return
-    if not await deps.admins.is_admin(user_id):
-        await ack(text=admin_text.not_admin(deps.settings.admins), response_type="ephemeral")
+    standing = await deps.admins.is_admin(user_id)
+    if not standing:
+        viewing = request.action in ("list", "log")
+        refused = refusal(standing, deps.settings.admins, viewing=viewing)
+        await ack(text=refused, response_type="ephemeral")
         return
     if request.email:
         found = await deps.linking.user_for_email(request.email)
@@ -101,8 +105,9 @@ async def handle_dial_link(ack: AsyncAck, command: dict, *, deps: Deps) -> None:
             await ack(text=email_refusal(found), response_type="ephemeral")
             return
         request = replace(request, user_id=found, email=None)
+    changed: str | None = None
     try:
-        text = await admin_action(request, user_id, deps)
+        text, changed = await admin_action(request, user_id, deps)
     except StoreBusy:
         text = admin_text.link_store_busy()
     except StoreError as error:
@@ -110,22 +115,25 @@ async def handle_dial_link(ack: AsyncAck, command: dict, *, deps: Deps) -> None:
         changes = request.action in ("link", "remove")
         text = admin_text.link_not_saved() if changes else admin_text.database_unavailable()
     await ack(text=text, response_type="ephemeral")
+    if changed is not None:  # after the ack: Home is a Web API call, and Slack waits 3 s at most
+        await deps.home.link_changed(changed)
 
 
-async def admin_action(request: LinkCommand, admin_id: str, deps: Deps) -> str:
-    """Do what an admin asked (list, log, link, remove) and answer the sentence."""
+async def admin_action(request: LinkCommand, admin_id: str, deps: Deps) -> tuple[str, str | None]:
+    """Do what an admin asked (list, log, link, remove): the sentence, and whose link changed."""
     if request.action == "list":
-        return admin_text.link_list(await deps.linking.everyone())
+        return admin_text.link_list(await deps.linking.everyone()), None
     if request.action == "log":
         records = await deps.linking.call_log(request.user_id, LOG_LIMIT)
-        return admin_text.call_log(records, request.user_id)
+        return admin_text.call_log(records, request.user_id), None
     assert request.user_id is not None
     if request.action == "remove":
         previous = await deps.linking.unlink(request.user_id)
-        return admin_text.unlinked(request.user_id, previous)
+        changed = request.user_id if previous is not None else None
+        return admin_text.unlinked(request.user_id, previous), changed
     assert request.extension is not None
     done = await deps.linking.link(request.user_id, request.extension, admin_id)
-    return linked_text(done)
+    return linked_text(done), (None if isinstance(done, Problem) else done.user_id)
 
 
 def linked_text(done: Linked | Problem, *, plain: bool = False) -> str:

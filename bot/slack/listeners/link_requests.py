@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.services.linking import Linked
 from bot.slack import views
+from bot.slack.admins import Standing, refusal
 from bot.slack.deps import Deps
 from bot.slack.listeners.dial_link import linked_text
 from bot.slack.replies import direct_message, reply
@@ -52,9 +53,12 @@ async def handle_request_link(
     if link is not None:
         await tell(user_id, body, respond, admin_text.link_shown(link), deps)
         return
-    admins = sorted(deps.settings.admins)
+    # An admin asking for themselves is not messaged about it: they can link themselves.
+    admins = sorted(deps.settings.admins - {user_id})
     if not admins:
-        await tell(user_id, body, respond, admin_text.ask_workspace_admin(), deps)
+        themselves = user_id in deps.settings.admins
+        text = admin_text.link_yourself() if themselves else admin_text.ask_workspace_admin()
+        await tell(user_id, body, respond, text, deps)
         return
     if asked.recently(user_id):
         await tell(user_id, body, respond, admin_text.link_already_requested(), deps)
@@ -75,8 +79,9 @@ async def handle_open_link_modal(ack: AsyncAck, body: dict, action: dict, *, dep
     """An admin pressed Link…: open the link form (for the person asking, when known)."""
     await ack()
     admin_id = body["user"]["id"]
-    if not await deps.admins.is_admin(admin_id):
-        await direct_message(deps.client, admin_id, admin_text.not_admin(deps.settings.admins))
+    standing = await deps.admins.is_admin(admin_id)
+    if not standing:
+        await direct_message(deps.client, admin_id, refusal(standing, deps.settings.admins))
         return
     user_id = action.get("value") or None
     await deps.client.views_open(trigger_id=body["trigger_id"], view=views.link_modal(user_id))
@@ -92,8 +97,12 @@ async def handle_link_submission(
     """The link form was submitted: link, or show why not under the field."""
     admin_id = body["user"]["id"]
     extension, user_id = views.link_form_values(view)
-    if not await deps.admins.is_admin(admin_id):
-        await ack(**_errors(views.EXTENSION_BLOCK, admin_text.ONLY_ADMINS_LINK))
+    standing = await deps.admins.is_admin(admin_id)
+    if not standing:
+        # Slack shows a field error as plain text: the short sentence for an ordinary member.
+        plain = standing in (Standing.OUTSIDER, Standing.UNCONFIRMED)
+        why = refusal(standing, ()) if plain else admin_text.ONLY_ADMINS_LINK
+        await ack(**_errors(views.EXTENSION_BLOCK, why))
         return
     problem = deps.linking.problem(extension)
     if problem is not None:
@@ -117,7 +126,7 @@ async def handle_link_submission(
     await ack(response_action="update", view=result)
     await direct_message(deps.client, user_id, admin_text.you_are_linked(extension))
     asked.pop(user_id, None)
-    await deps.home.publish(user_id)
+    await deps.home.link_changed(user_id)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -67,11 +67,33 @@ def link_list(links: list[Link]) -> str:
     return f"*{len(links)} linked:*\n" + "\n".join(lines)
 
 
-def not_admin(admins: Iterable[str]) -> str:
-    """A non-admin tried to change links."""
+def not_admin(admins: Iterable[str], *, viewing: bool = False) -> str:
+    """A non-admin tried to change links (or, viewing, to list them or read the call log)."""
+    if viewing:
+        return (
+            f"Only admins can list links or see the call log; ask {admins_hint(admins)} if you "
+            "need either. `/dial-link` on its own shows your extension."
+        )
     return (
         f"Only {admins_hint(admins)} can link or unlink extensions. `/dial-link` on its own "
         "shows yours."
+    )
+
+
+def not_of_this_workspace(*, viewing: bool = False) -> str:
+    """Slack calls the user an admin, but a guest's, an outsider's or a bot's (plain text)."""
+    what = "list links or see the call log" if viewing else "link extensions"
+    return (
+        f"Only an admin of this workspace can {what}; guests, people from other organizations "
+        "and bots can't."
+    )
+
+
+def workspace_unknown() -> str:
+    """The bot doesn't know its own workspace yet, so Slack's admins can't be told apart."""
+    return (
+        "I couldn't confirm with Slack which workspace I belong to, so only the admins listed "
+        "in DIALER_ADMINS can manage links right now. Please try again in a minute."
     )
 
 
@@ -106,13 +128,24 @@ def ask_workspace_admin() -> str:
 
 def link_already_requested() -> str:
     """The user pressed the request button again soon after."""
-    return "I've already asked the admins to link you. You'll get a message when it's done."
+    return (
+        "I've already asked the admins to link you. You'll get a direct message from me when "
+        "it's done."
+    )
 
 
 def link_requested(admins: list[str]) -> str:
     """The admins were asked to link the user."""
     names = ", ".join(f"<@{admin}>" for admin in admins)
-    return f"I've asked {names} to link you. You'll get a message here when it's done."
+    return f"I've asked {names} to link you. You'll get a direct message from me when it's done."
+
+
+def link_yourself() -> str:
+    """An admin with no extension asked to be linked, and no other admin could be asked."""
+    return (
+        "You're a dialer admin, so you can link yourself: run `/dial-link @yourname 309` with "
+        "your own name and extension."
+    )
 
 
 def you_are_linked(extension: str) -> str:
@@ -146,27 +179,44 @@ def email_lookup_failed() -> str:
 
 def _reached(problem: Problem) -> str:
     """What the number a refused extension reaches is, after "is"."""
+    where = country_name(problem.region)
     if problem.kind == Kind.EMERGENCY:
-        return f"an emergency number in {country_name(problem.region)}"
+        return f"an emergency number in {where}"
     if problem.kind == Kind.SPECIAL:
         return (
-            f"a special-services number in {country_name(problem.region)} "
-            "(a free short number such as a crisis or test line)"
+            f"a special-services number in {where} (a free short number such as a crisis or "
+            "test line)"
+        )
+    if problem.kind == Kind.PREMIUM:
+        return (
+            f"a premium-rate number in {where} (a short number that charges the caller, such as "
+            "a paid information line)"
         )
     return "an emergency number in other countries (people dial it from habit)"
 
 
+#: Each prefix in front of a number, in words.
+_PREFIX_WORDS = {
+    "outside_line": "the outside-line prefix {}",
+    "country_code": "the country code {}",
+    "trunk_prefix": "the national dialing prefix {}",
+}
+
+
+def _prefixes(problem: Problem) -> str:
+    """The prefixes in front of the number, in dialing order: "the outside-line prefix 9 and …"."""
+    named = [_PREFIX_WORDS[kind].format(digits) for kind, digits in problem.prefixes()]
+    if len(named) <= 2:
+        return " and ".join(named)
+    return ", ".join(named[:-1]) + f" and {named[-1]}"
+
+
 def extension_refusal_reason(problem: Problem) -> str:
     """Why digits can't be an extension, after the digits: "is an emergency number in France"."""
-    if problem.outside_line:
+    if problem.prefixes():
         return (
-            f"is {problem.number} behind the outside-line prefix {problem.outside_line}, "
-            f"and {problem.number} is {_reached(problem)}"
-        )
-    if problem.country_code:
-        return (
-            f"is {problem.number} with the country code {problem.country_code} in front, "
-            f"and {problem.number} is {_reached(problem)}"
+            f"is {problem.number} behind {_prefixes(problem)}, and {problem.number} is "
+            f"{_reached(problem)}"
         )
     return f"is {_reached(problem)}"
 
@@ -181,10 +231,11 @@ def extension_refused(problem: Problem, *, plain: bool = False) -> str:
         return (
             "Extensions are 2 to 8 digits, like 309." if plain else bad_extension(problem.extension)
         )
-    if problem.outside_line:
+    if problem.outside_line and problem.extension.startswith(problem.outside_line):
+        dialed = problem.extension[len(problem.outside_line) :]
         why = (
             f"on a PBX where {problem.outside_line} gets an outside line, a call to "
-            f"{problem.extension} is a call to {problem.number}."
+            f"{problem.extension} is a call to {dialed}."
         )
     else:
         why = "a PBX may send calls to it out to the phone network."
@@ -230,14 +281,15 @@ def link_store_busy() -> str:
 def link_not_saved() -> str:
     """A link could not be written: the database is read-only, full or failing (plain text)."""
     return (
-        "The dialer can't record links right now, so nothing changed — an admin has been told "
-        "in the log. Please try again later."
+        "The dialer can't record links right now, so nothing changed. The problem was logged "
+        "for whoever runs the dialer; please try again later, and tell an admin if it keeps "
+        "happening."
     )
 
 
 def database_unavailable() -> str:
     """The database could not be read: nothing to show, and nothing was changed (plain text)."""
     return (
-        "The dialer can't read its records right now — an admin has been told in the log. "
-        "Please try again later."
+        "The dialer can't read its records right now. The problem was logged for whoever runs "
+        "the dialer; please try again later, and tell an admin if it keeps happening."
     )

@@ -53,9 +53,9 @@ def placed(facts: Facts, md: Markup = MRKDWN) -> str:
 def invalid_extension(facts: Facts, md: Markup = MRKDWN) -> str:
     """The PBX does not know the caller's extension (400)."""
     return (
-        f"The phone system doesn't recognise extension {facts.extension}, so the call to "
-        f"{who(facts.display)} wasn't placed. Ask an admin to check your link with "
-        f"{md.code('/dial-link')}."
+        f"The phone system doesn't recognize extension {facts.extension}, so the call to "
+        f"{who(facts.display)} wasn't placed. Ask an admin to check which extension you're "
+        "linked to."
     )
 
 
@@ -75,26 +75,27 @@ def no_devices(facts: Facts, md: Markup = MRKDWN) -> str:
     )
 
 
-def _misconfigured(problem: str) -> str:
+def _misconfigured() -> str:
+    """The dialer's own settings are wrong; what exactly is for the log, not for a caller."""
     return (
-        f"The dialer is misconfigured: {problem}, so no call was placed. Admins should check "
-        "the dialer's settings."
+        "The dialer isn't set up right, so no call was placed. Please tell an admin so they "
+        "can fix it."
     )
 
 
 def key_missing(facts: Facts, md: Markup = MRKDWN) -> str:
     """The PBX saw no API key (401)."""
-    return _misconfigured("the phone system wants an API key")
+    return _misconfigured()
 
 
 def key_rejected(facts: Facts, md: Markup = MRKDWN) -> str:
     """The PBX refused the API key (403)."""
-    return _misconfigured("the phone system refused its API key")
+    return _misconfigured()
 
 
 def pbx_not_found(facts: Facts, md: Markup = MRKDWN) -> str:
     """The PBX answered 404: the base URL is wrong."""
-    return _misconfigured("the phone system's address is wrong")
+    return _misconfigured()
 
 
 def pbx_rate_limited(facts: Facts, md: Markup = MRKDWN) -> str:
@@ -223,11 +224,11 @@ def emergency_refused(facts: Facts, md: Markup = MRKDWN) -> str:
 
 
 def special_extension_refused(facts: Facts, md: Markup = MRKDWN) -> str:
-    """A linked 'extension' that the PBX would route to emergency or special services."""
+    """A linked 'extension' that the PBX would route to emergency, special or premium numbers."""
     return (
-        f"Extension {facts.digits} would reach emergency or special services, so I won't dial it "
-        f"from Slack. Dial it from a phone directly; an admin can fix the link with "
-        f"{md.code('/dial-link')}."
+        f"Extension {facts.digits} would reach an emergency, special-services or premium-rate "
+        "number, so I won't dial it from Slack. Dial it from a phone directly; an admin can fix "
+        f"the link with {md.code('/dial-link')}."
     )
 
 
@@ -268,14 +269,15 @@ def no_number_in_message(facts: Facts, md: Markup = MRKDWN) -> str:
 
 def store_busy(facts: Facts, md: Markup = MRKDWN) -> str:
     """The call log stayed locked; nothing was dialed."""
-    return "The call log is busy right now, so nothing was dialed. Please try again in a moment."
+    return "The dialer is busy right now, so nothing was dialed. Please try again in a moment."
 
 
 def store_failed(facts: Facts, md: Markup = MRKDWN) -> str:
     """The database is read-only, full or failing: nothing is dialed that can't be recorded."""
     return (
-        "The dialer can't record calls right now, so it won't place them — an admin has been "
-        "told in the log. Please try again later."
+        "The dialer can't record calls right now, so it won't place them. The problem was "
+        "logged for whoever runs the dialer; please try again later, and tell an admin if it "
+        "keeps happening."
     )
 
 
@@ -317,7 +319,7 @@ def held_pbx_rate(facts: Facts, md: Markup = MRKDWN) -> str:
 def held_pbx_cooldown(facts: Facts, md: Markup = MRKDWN) -> str:
     """The PBX answered 429 recently: no calls until its pause is over."""
     return (
-        "The phone system asked us to slow down, so I'm not sending calls for now. "
+        "The phone system asked me to slow down, so I'm not sending calls for now. "
         f"Please try again in {seconds(facts.wait_seconds)}."
     )
 
@@ -342,14 +344,19 @@ _LEFT_OUT = {
     "invalid": "not valid numbers",
     "emergency": "emergency numbers",
     "not_understood": "not readable",
-    "over_limit": "past the 25 a message can offer",
 }
+#: Numbers left out only because a message can show so many choices, not because of the number.
+OVER_LIMIT = "over_limit"
+#: How many numbers a message can offer (Slack's limit on an actions block's elements).
+CHOICE_LIMIT = 25
 
 
 def several_numbers(left_out: dict[str, int] | None = None) -> str:
     """The message holds several numbers: pick one, and why the others are not offered."""
     text = "That message has several numbers. Which one?"
     counts = {reason: count for reason, count in (left_out or {}).items() if count}
+    over = counts.pop(OVER_LIMIT, 0)
+    notes = []
     if counts:
         total = sum(counts.values())
         others = "1 other number isn't" if total == 1 else f"{total} other numbers aren't"
@@ -357,7 +364,15 @@ def several_numbers(left_out: dict[str, int] | None = None) -> str:
             f"{count} {_LEFT_OUT.get(reason, reason.replace('_', ' '))}"
             for reason, count in counts.items()
         )
-        text += f" ({others} shown because they can't be dialed from here: {why}.)"
+        notes.append(f"{others} shown because they can't be dialed from here: {why}.")
+    if over:
+        more = "1 more number was" if over == 1 else f"{over} more numbers were"
+        notes.append(
+            f"{more} left out because a message can show only {CHOICE_LIMIT} choices; "
+            f"to call one, type it with `/dial`."
+        )
+    if notes:
+        text += " (" + " ".join(notes) + ")"
     return text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.outcomes import Outcome
+from bot.slack.text.markup import quote
 
 
 def home_not_linked() -> str:
@@ -15,8 +16,13 @@ def home_your_extension(extension: str) -> str:
     return f"Your extension is *{extension}*. Your phones ring first; answer and the call connects."
 
 
-def home_no_calls() -> str:
-    """Home's call list when there is none yet."""
+def home_no_calls(linked: bool = True) -> str:
+    """Home's call list when there is none yet; unlinked people first need an extension."""
+    if not linked:
+        return (
+            "No calls yet. Once an admin links you to an extension (use *Ask an admin to link "
+            "me* above), you can dial with `/dial 580-867-5309`."
+        )
     return "No calls yet. Try `/dial 580-867-5309`."
 
 
@@ -34,11 +40,22 @@ def home_no_failures() -> str:
     return "No recent failures."
 
 
+def home_call(destination: str | None, label: str, outcome: str, typed: str | None) -> str:
+    """One call on Home after its time: "*+1 580-867-5309* — placed", or what had no number."""
+    if destination:
+        return f"*{destination}* — {label}"
+    if outcome == Outcome.REFUSED_NO_NUMBER:
+        return "no number found — refused"
+    if typed:
+        return f"“{quote(typed, 40)}” — {label}"
+    return f"no number — {label}"
+
+
 #: Each outcome in a few plain words, after a call's destination on Home and in the call log.
 LABELS: dict[Outcome, str] = {
     Outcome.PENDING: "calling…",
     Outcome.PLACED: "placed",
-    Outcome.INVALID_EXTENSION: "extension not recognised",
+    Outcome.INVALID_EXTENSION: "extension not recognized",
     Outcome.INVALID_NUMBER: "number not accepted",
     Outcome.NO_DEVICES: "no phones online",
     Outcome.KEY_MISSING: "dialer misconfigured",
@@ -64,7 +81,7 @@ LABELS: dict[Outcome, str] = {
     Outcome.REFUSED_OWN_EXTENSION: "refused (own extension)",
     Outcome.REFUSED_NO_NUMBER: "refused (no number)",
     Outcome.REFUSED_NO_INTERACTOR: "refused (workflow run no one started)",
-    Outcome.REFUSED_STORE_BUSY: "refused (call log busy)",
+    Outcome.REFUSED_STORE_BUSY: "refused (dialer busy)",
     Outcome.REFUSED_STORE_FAILED: "refused (call log unavailable)",
     Outcome.HELD_DUPLICATE: "already calling",
     Outcome.HELD_MAY_STILL_RING: "held: last attempt may still ring",

@@ -47,8 +47,15 @@ def admins_hint(admins: Iterable[str], md: Markup = MRKDWN) -> str:
     return "an admin" if names else "a workspace admin"
 
 
+#: Waits longer than this are said in minutes: "900 seconds" means little at a glance.
+MINUTES_FROM = 90
+
+
 def seconds(count: int) -> str:
-    """A wait in words: "1 second", "20 seconds"."""
+    """A wait in words: "1 second", "20 seconds", and past 90 s whole minutes rounded up."""
+    if count > MINUTES_FROM:
+        minutes = -(-count // 60)
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
     return "1 second" if count == 1 else f"{count} seconds"
 
 
