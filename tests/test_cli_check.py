@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.botproc import ROOT, free_port
 from tests.cliproc import InProcess, run_process
 from tests.fakes.pbx import FakePbx
 from tests.fakes.slack import FakeSlack
+from tests.test_store import no_room_to_write, read_only_connections, umask
 
 BOT_TOKEN = "xoxb-S3KRIT-check-bot-8c1f"
 APP_TOKEN = "xapp-1-A0S3KRIT9-1234567890-0123456789abcdef"
@@ -95,7 +97,9 @@ def test_as_a_process_good_settings_a_wrong_key_verbose_and_an_unedited_env_exam
         "ok   SLACK_BOT_TOKEN: workspace 'Acme' (T0123ABCD), bot user 'dialer' (UBOT)"
     )
     assert lines[3].startswith(f"ok   PBX: {pbx.url} answers and accepts the key")
-    assert lines[4] == f"ok   DIALER_DB: {env['DIALER_DB']} (created, integrity ok, 0 links)"
+    assert lines[4] == (
+        f"ok   DIALER_DB: {env['DIALER_DB']} (created, integrity ok, writable, 0 links)"
+    )
     assert lines[5:] == ["all checks passed"]
     assert pbx.calls == [] and methods == ["GET"]
     assert_no_secret(ran.text)
@@ -213,7 +217,7 @@ def test_the_database_reports_links_and_fails_when_unusable(tmp_path, env, cli) 
     store.close()
     ran = cli(["check"], env)
     assert line(ran.out, "ok   DIALER_DB:") == (
-        f"ok   DIALER_DB: {env['DIALER_DB']} (integrity ok, 1 links)"
+        f"ok   DIALER_DB: {env['DIALER_DB']} (integrity ok, writable, 1 links)"
     )
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database file, just some text" * 100)
@@ -272,3 +276,55 @@ def test_the_probe_answer_is_worded_from_its_fields(env, pbx, cli) -> None:
     }
     for answer, expected in worded.items():
         assert _probe_result(settings, answer).line() == expected
+
+
+def test_a_read_only_database_fails_naming_it_even_though_it_reads(
+    env, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running bot on a read-only file refuses every call: check must not say all is well."""
+    store = Store(env["DIALER_DB"])
+    store.links.set("UALICE001", "309", "UADMIN001")
+    store.close()
+    read_only_connections(monkeypatch)
+    ran = cli(["check"], env)
+    assert ran.code == 1, ran.out
+    assert line(ran.out, "FAIL ") == (
+        f"FAIL DIALER_DB: {env['DIALER_DB']} cannot be written: DIALER_DB is read-only "
+        "(attempt to write a readonly database): check its permissions and the disk it is on"
+    )
+    assert ran.out.endswith("1 check(s) failed\n")
+
+
+def test_a_disk_that_takes_no_more_fails_naming_the_database(env, cli) -> None:
+    running = Store(env["DIALER_DB"])  # as the bot holds it open, its -wal and -shm there
+    running.links.set("UALICE001", "309", "UADMIN001")
+    with no_room_to_write():
+        ran = cli(["check"], env)
+    running.close()
+    assert ran.code == 1, ran.out
+    assert line(ran.out, "FAIL ").startswith(
+        f"FAIL DIALER_DB: {env['DIALER_DB']} cannot be written: DIALER_DB can't be used "
+        "(disk I/O error)"
+    )
+
+
+def test_a_database_others_may_read_is_a_warning_naming_each_file_and_the_fix(
+    env, cli, tmp_path
+) -> None:
+    path = env["DIALER_DB"]
+    with umask(0o022):
+        ran = cli(["check"], env)  # creates it, private
+        assert ran.code == 0 and "warn" not in ran.out, ran.out
+        running = Store(path)  # as the bot holds it open, its -wal and -shm there
+        running.links.set("UALICE001", "309", "UADMIN001")
+        for name in (path, path + "-wal", path + "-shm"):
+            os.chmod(name, 0o644)  # as an older version, or a copy, left them
+        ran = cli(["check"], env)
+        running.close()
+    assert ran.code == 0, ran.out  # a warning, not a failure
+    assert line(ran.out, "warn DIALER_DB:") == (
+        f"warn DIALER_DB: other users may read or write {path} (0644), {path}-wal (0644), "
+        f"{path}-shm (0644), which hold phone numbers and call history: "
+        f"run `chmod 600 {path} {path}-wal {path}-shm`"
+    )
+    assert ran.out.endswith("all checks passed\n")

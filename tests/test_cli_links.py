@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from bot.config import BY_NAME, SettingsError, load_settings
 from bot.store import Store
 from tests.cliproc import InProcess, run_process
 from tests.fakes.slack import FakeSlack
+from tests.test_store import umask
 
 BOT_TOKEN = "xoxb-S3KRIT-links-5d2e"
 
@@ -413,3 +416,18 @@ def test_the_database_defaults_to_the_tables_default(tmp_path, monkeypatch, cli)
     assert ran.code == 0, ran.text
     assert BY_NAME["DIALER_DB"].default == "dialer.db"
     assert links(str(tmp_path / "dialer.db")) == {"U0123ABCD": "309"}
+
+
+def test_export_files_are_private_whatever_the_umask(tmp_path, env, db, cli) -> None:
+    """An export maps people to extensions: only its owner may read it, new or overwritten."""
+    seed(db, UALICE001="309")
+    old = tmp_path / "old.csv"
+    old.write_text("stale contents\n", encoding="utf-8")
+    old.chmod(0o644)
+    with umask(0o022):
+        for name in ("new.csv", "old.csv"):
+            ran = cli(["links", "export", str(tmp_path / name)], env)
+            assert ran.code == 0, ran.err
+            assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600
+    assert "UALICE001,309" in old.read_text(encoding="utf-8")
+    assert "stale" not in old.read_text(encoding="utf-8")

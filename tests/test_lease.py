@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
-from contextlib import closing
+from collections.abc import Callable
+from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,47 @@ def test_joining_a_database_that_cannot_be_written_is_logged_not_fatal(
     ]
     assert line.startswith("DIALER_DB is read-only (attempt to write a readonly database)")
     assert line.endswith("no call will be placed until it can be written")
+
+
+async def test_a_database_deleted_under_the_bot_is_noticed_by_the_heartbeat_and_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(str(tmp_path / "dialer.db"))
+    runner = StoreRunner(store)
+    beats = 0
+    heartbeat = store.processes.heartbeat
+
+    def counted() -> None:
+        nonlocal beats
+        beats += 1
+        heartbeat()
+
+    monkeypatch.setattr(store.processes, "heartbeat", counted)
+    monkeypatch.setattr(lease, "HEARTBEAT_SECONDS", 0.01)
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.lease"):
+        keeper = asyncio.create_task(lease.keep(runner))
+        await until(lambda: store.health().heartbeat_age is not None)
+        assert store.health().ok
+        os.remove(store.path)
+        await until(lambda: not store.health().ok)
+        seen = beats
+        await until(lambda: beats >= seen + 5)  # several more beats, all refused
+        keeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await keeper
+    said = [record.getMessage() for record in caplog.records if record.name == "bot.runtime.lease"]
+    assert said == [
+        f"could not renew this process's heartbeat: DIALER_DB {store.path} was deleted or moved "
+        "while the bot was running; nothing more is written to it: restart the bot once the "
+        "right file is in place"
+    ]
+    assert store.health().problem == "replaced"
+    assert not os.path.exists(store.path)
+    runner.close()
+
+
+async def until(probe: Callable[[], object], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not probe():
+        assert asyncio.get_running_loop().time() < deadline, "waited in vain"
+        await asyncio.sleep(0.01)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,8 +19,9 @@ from bot.domain.outcomes import Outcome
 from bot.pbx import CallPlaced, PbxError, RateLimited, WebFonesClient
 from bot.services.dialing import ACK_SENT, Answer, CallRequest, DialService, Surface
 from bot.slack.replies import words
-from bot.store import Store
+from bot.store import Store, StoreFailed
 from bot.store.runner import StoreRunner
+from tests.test_store import Clock
 
 
 class RecordingDialer:
@@ -62,6 +67,14 @@ def make_service(tmp_path: Path) -> tuple[DialService, RecordingDialer]:
     store.links.set("U2", "310", "UADMIN")
     dialer = RecordingDialer()
     return DialService(settings, StoreRunner(store), dialer), dialer  # type: ignore[arg-type]
+
+
+async def wait_async(probe: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    """Let the loop run until `probe` is truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, f"waited {timeout:g}s for {what}, in vain"
+        await asyncio.sleep(0.01)
 
 
 def request(text: str, surface: Surface = Surface.SLASH, user: str = "U1") -> CallRequest:
@@ -232,3 +245,129 @@ async def test_a_call_that_waited_for_a_pbx_slot_past_its_deadline_is_not_sent_a
     again = await service.dial(request("580-867-5302", user="U2"), RecordingReplies())
     assert again.placed and seen == ["15808675302"]  # not held as a repeat: it never rang
     await service.dialer.aclose()
+
+
+# --- an outcome the store could not write, and store trouble in the log ------------------------
+
+
+class FlakyFinish:
+    """Stands in for store.calls.finish: fails while `failing` (a full disk), then writes."""
+
+    def __init__(self, store: Store) -> None:
+        self.finish = store.calls.finish
+        self.failing = True
+        self.tries = 0
+
+    def __call__(self, call_id: int, **fields: object) -> None:
+        self.tries += 1
+        if self.failing:
+            raise StoreFailed(_full_disk())
+        self.finish(call_id, **fields)  # type: ignore[arg-type]
+
+
+def _full_disk() -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("database or disk is full")
+    error.sqlite_errorcode = 13  # type: ignore[attr-defined]
+    return error
+
+
+def clocked_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[DialService, Clock, FlakyFinish]:
+    """make_service on a store with a settable clock whose finish fails until told."""
+    clock = Clock()
+    service, _ = make_service(tmp_path)
+    store = Store(str(tmp_path / "dialer.db"), clock=clock)
+    service.db = StoreRunner(store)
+    flaky = FlakyFinish(store)
+    monkeypatch.setattr(store.calls, "finish", flaky)
+    return service, clock, flaky
+
+
+async def test_an_outcome_not_recorded_is_written_before_the_next_admission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk was full while the call was at the PBX: the row must not stay pending."""
+    service, clock, flaky = clocked_service(tmp_path, monkeypatch)
+    caplog.set_level(logging.INFO, logger="bot.services.dialing")
+    service.retry_seconds = 3600  # only the next dial writes it, in this test
+    first = await service.dial(request("580-867-5309"), RecordingReplies())
+    assert first.placed  # the user is told the truth: the phones ring
+    assert [r.outcome for r in service.db.store.calls.recent()] == ["pending"]
+    assert (
+        "could not record the outcome of call 1 (placed): the disk holding DIALER_DB is full"
+        in (caplog.text)
+    )
+    flaky.failing = False
+    clock.now += 3  # within the window: held as it would be for the recorded call
+    held = await service.dial(request("580-867-5309"), RecordingReplies())
+    assert held.outcome == Outcome.HELD_DUPLICATE and held.facts.wait_seconds == 7
+    [record] = [r for r in service.db.store.calls.recent() if r.id == 1]
+    assert record.outcome == "placed"
+    clock.now += 8  # not a second longer than that, though it was written 3 s late
+    again = await service.dial(request("580-867-5309"), RecordingReplies())
+    assert again.placed
+    assert "recorded the outcome of call 1 after all (placed)" in caplog.text
+
+
+async def test_an_outcome_not_recorded_is_retried_until_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, _, flaky = clocked_service(tmp_path, monkeypatch)
+    service.retry_seconds = 0.01
+    await service.dial(request("580-867-5309"), RecordingReplies())
+    await wait_async(lambda: flaky.tries >= 3, "a few retries while the disk is full")
+    assert [r.outcome for r in service.db.store.calls.recent()] == ["pending"]
+    flaky.failing = False
+    await wait_async(
+        lambda: [r.outcome for r in service.db.store.calls.recent()] == ["placed"],
+        "the outcome written once the disk has room",
+    )
+    tries = flaky.tries
+    await service.drain(1)  # nothing left to write: no more tries
+    assert flaky.tries == tries
+
+
+async def test_an_outcome_never_recorded_is_named_when_stopping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    service, _, _ = clocked_service(tmp_path, monkeypatch)
+    service.retry_seconds = 3600
+    await service.dial(request("580-867-5309"), RecordingReplies())
+    await service.drain(1)
+    assert (
+        "the outcome of 1 call(s) could not be recorded before stopping (calls 1): "
+        "the next start records them as interrupted"
+    ) in caplog.text
+
+
+async def test_store_trouble_is_logged_once_not_once_per_refused_dial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    service, _ = make_service(tmp_path)
+    store = service.db.store
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise StoreFailed(_full_disk())
+
+    monkeypatch.setattr(store.calls, "reserve", full)
+    for user in ("U1", "U2", "U1"):
+        answer = await service.dial(request("580-867-5309", user=user), RecordingReplies())
+        assert answer.outcome == Outcome.REFUSED_STORE_FAILED
+    lines = [r.getMessage() for r in caplog.records if "not placed" in r.getMessage()]
+    assert lines == [
+        "call for U1 not placed: the disk holding DIALER_DB is full (database or disk is full): "
+        "free some space"
+    ]
+    os.remove(store.path)  # a different trouble is logged at once
+    monkeypatch.undo()
+    await service.dial(request("580-867-5309", user="U2"), RecordingReplies())
+    lines = [r.getMessage() for r in caplog.records if "not placed" in r.getMessage()]
+    assert len(lines) == 2 and "was deleted or moved while the bot was running" in lines[1]
+    await service.dial(request("580-867-5309", user="U1"), RecordingReplies())  # not logged
+    monkeypatch.setattr("bot.services.dialing.STORE_LOG_SECONDS", 0.0)  # a minute later
+    await service.dial(request("580-867-5309", user="U1"), RecordingReplies())
+    lines = [r.getMessage() for r in caplog.records if "not placed" in r.getMessage()]
+    assert len(lines) == 3 and lines[2].endswith(
+        "(1 more refused for this since it was last logged)"
+    ), lines

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import sqlite3
+import stat
 import threading
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
 from bot.domain.rates import Rate
-from bot.store import Held, Reserved, Store, StoreBusy, StoreFailed, WouldWait
-from bot.store.processes import PENDING_LIMIT_SECONDS, STALE_SECONDS
+from bot.store import Held, Reserved, Store, StoreBusy, StoreFailed, WouldWait, open_to_others
+from bot.store.database import files_of
+from bot.store.processes import HEALTHY_BEAT_SECONDS, PENDING_LIMIT_SECONDS, STALE_SECONDS
 
 ROOMY = Rate(100, 60)
 
@@ -383,3 +388,191 @@ def test_an_io_error_is_a_failing_disk() -> None:
     failing.sqlite_errorcode = 778  # SQLITE_IOERR_WRITE
     assert StoreFailed(failing).cause == "failing"
     assert "check the disk" in str(StoreFailed(failing))
+
+
+# --- private files, durable commits, a file replaced underneath, health --------------------------
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@contextmanager
+def no_room_to_write() -> Iterator[None]:
+    """No file this process writes may grow or change (RLIMIT_FSIZE 1: Python ignores SIGXFSZ,
+    so a write fails with EFBIG, as SQLite sees a disk that takes no more)."""
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1, limits[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+
+
+def mode(path: str) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o000, 0o277])
+def test_the_database_and_its_side_files_are_private_whatever_the_umask(
+    tmp_path: Path, mask: int
+) -> None:
+    path = str(tmp_path / "dialer.db")
+    with umask(mask):
+        store = Store(path)
+        store.links.set("U1", "309", "UADMIN")  # the -wal and -shm exist while it is open
+        assert {name: mode(name) for name in files_of(path)} == {
+            path: 0o600,
+            path + "-wal": 0o600,
+            path + "-shm": 0o600,
+        }
+        assert open_to_others(path) == []
+        store.close()
+
+
+def test_an_existing_file_keeps_its_mode_and_its_side_files_are_no_more_open(
+    tmp_path: Path,
+) -> None:
+    """An operator's file is not chmodded behind their back; stale side files are narrowed."""
+    path = str(tmp_path / "dialer.db")
+    Store(path).close()
+    os.chmod(path, 0o640)
+    Path(path + "-shm").touch(mode=0o666)
+    os.chmod(path + "-shm", 0o666)
+    with umask(0o022):
+        store = Store(path)
+        store.links.set("U1", "309", "UADMIN")
+    assert mode(path) == 0o640
+    assert mode(path + "-wal") == 0o640 and mode(path + "-shm") == 0o640
+    assert open_to_others(path) == [(path, 0o640), (path + "-wal", 0o640), (path + "-shm", 0o640)]
+    store.close()
+
+
+def test_every_commit_is_flushed_to_disk(store: Store) -> None:
+    assert store.database.connection().execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+
+
+def test_the_write_probe_fails_on_a_read_only_file_and_leaves_nothing_behind(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.probe_write()
+    store.close()
+    read_only_connections(monkeypatch)
+    with pytest.raises(StoreFailed) as failed:
+        store.probe_write()
+    assert failed.value.cause == "read-only"
+    monkeypatch.undo()
+    store.probe_write()
+    with closing(sqlite3.connect(store.path)) as conn:
+        assert conn.execute("SELECT count(*) FROM pbx_state").fetchone() == (0,)
+
+
+def test_the_write_probe_reaches_the_disk_where_a_rolled_back_write_would_not(
+    store: Store,
+) -> None:
+    """A write rolled back never leaves memory, so it passes on a full disk: the probe commits."""
+    db = store.database.connection()
+    with no_room_to_write():
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO pbx_state (key, value) VALUES ('x', 1)")
+        db.execute("ROLLBACK")  # no error: nothing was written
+        with pytest.raises(StoreFailed) as failed:
+            store.probe_write()
+    assert failed.value.cause == "failing"
+    store.probe_write()  # room again
+
+
+def test_a_deleted_file_is_noticed_before_the_next_write(store: Store) -> None:
+    store.links.set("U1", "309", "UADMIN")
+    assert store.health().ok
+    os.remove(store.path)
+    expected = (
+        f"DIALER_DB {store.path} was deleted or moved while the bot was running; nothing more "
+        "is written to it: restart the bot once the right file is in place"
+    )
+    for write in (
+        lambda: store.links.set("U2", "310", "UADMIN"),
+        lambda: reserve(store),
+        store.processes.heartbeat,
+    ):
+        with pytest.raises(StoreFailed) as failed:
+            write()
+        assert failed.value.cause == "replaced" and str(failed.value) == expected
+    assert store.links.get("U1") is not None  # this thread's connection still reads
+
+    def read_on_a_new_connection() -> None:
+        with pytest.raises(StoreFailed, match="was deleted or moved"):
+            store.links.get("U1")
+
+    reader = threading.Thread(target=read_on_a_new_connection)
+    reader.start()
+    reader.join()
+    assert not os.path.exists(store.path), "an empty file was created in its place"
+    health = store.health()
+    assert (health.ok, health.problem, health.detail) == (False, "replaced", expected)
+
+
+def test_a_file_replaced_by_another_is_noticed_and_never_written(
+    tmp_path: Path, store: Store
+) -> None:
+    other = Store(str(tmp_path / "backup.db"))
+    other.links.set("UOLD", "400", "UADMIN")
+    other.close()
+    os.replace(tmp_path / "backup.db", store.path)
+    with pytest.raises(StoreFailed, match="was replaced by another file while the bot"):
+        store.links.set("U1", "309", "UADMIN")
+    # Even once the file is back where it was, the process stays refused until restarted.
+    with pytest.raises(StoreFailed, match="replaced by another file"):
+        store.links.set("U1", "309", "UADMIN")
+    assert Store(store.path).links.get("U1") is None
+
+
+def test_health_follows_the_last_write_and_the_heartbeat(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert store.health().ok  # no heartbeat yet: nothing to be late
+    store.processes.heartbeat()
+    assert store.health().ok and store.health().heartbeat_age is not None
+    store.close()
+    read_only_connections(monkeypatch)
+    with pytest.raises(StoreFailed):
+        store.processes.heartbeat()
+    health = store.health()
+    assert (health.ok, health.problem) == (False, "read-only")
+    assert health.detail.startswith("DIALER_DB is read-only")
+    assert store.links.get("U1") is None  # a read does not make it healthy
+    assert not store.health().ok
+    monkeypatch.undo()
+    store.processes.heartbeat()
+    assert store.health().ok
+    store.database._last_beat = time.monotonic() - HEALTHY_BEAT_SECONDS - 1
+    assert store.health().problem == "stale"
+    assert "heartbeat was last written" in store.health().detail
+
+
+def test_a_busy_database_is_not_a_failed_write(store: Store) -> None:
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreBusy), store.without_waiting():
+            store.links.set("U1", "309", "UADMIN")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.health().ok
+
+
+def test_an_outcome_written_late_keeps_when_the_call_ended(store: Store, clock: Clock) -> None:
+    first = reserve(store)
+    assert isinstance(first, Reserved)
+    ended = clock.now
+    clock.now += 60
+    store.calls.finish(
+        first.call_id, outcome="placed", sent=True, pbx_status=200, latency_ms=5, finished_at=ended
+    )
+    assert isinstance(reserve(store), Reserved)  # the window ran from `ended`

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,9 +29,11 @@ from bot.pbx import (
 )
 from bot.slack.identity import TokenRefused, who_am_i
 from bot.slack.retry import UNREACHABLE_ERRORS
-from bot.store import Store, StoreError
+from bot.store import Store, StoreBusy, StoreError, open_to_others
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
+#: How long the write probe waits for the running bot's writes (each takes milliseconds).
+PROBE_WAIT_SECONDS = 5.0
 APP_TOKEN_SHAPE = re.compile(r"^xapp-\d+-[A-Z0-9]+-\d+-[0-9a-f]+$")
 SIGNING_SECRET_SHAPE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -152,24 +155,53 @@ def pbx_result(settings: Settings) -> Result:
 
 
 def database_result(settings: Settings) -> Result:
-    """Open (and migrate) DIALER_DB, run SQLite's quick check, and count the links."""
+    """Open (and migrate) DIALER_DB, run SQLite's quick check, count the links, and commit a
+    write that leaves nothing behind: a full disk or a read-only file fails even while the
+    bot runs (and reads still work)."""
     path = settings.db_path
+    where = os.path.abspath(path)
     created = "created, " if not db_exists(path) else ""
     try:
         store = Store(path)
-        try:
-            verdict, links = store.check(), store.links.count()
-        finally:
-            store.close()
     except (StoreError, OSError) as error:
-        return Result(FAIL, "DIALER_DB", f"{os.path.abspath(path)} cannot be used: {error}")
-    where = os.path.abspath(path)
-    if verdict != "ok":
-        return Result(FAIL, "DIALER_DB", f"{where} is damaged: {verdict}")
-    return Result(OK, "DIALER_DB", f"{where} ({created}integrity ok, {links} links)")
+        return Result(FAIL, "DIALER_DB", f"{where} cannot be used: {error}")
+    try:
+        verdict, links = store.check(), store.links.count()
+        if verdict != "ok":
+            return Result(FAIL, "DIALER_DB", f"{where} is damaged: {verdict}")
+        store.database.probe_write(wait=PROBE_WAIT_SECONDS)
+    except StoreBusy:
+        return Result(
+            FAIL,
+            "DIALER_DB",
+            f"{where} stayed locked by another writer for {PROBE_WAIT_SECONDS:g} s: the bot "
+            "can't record calls either; is a stuck process holding it?",
+        )
+    except (StoreError, OSError) as error:
+        return Result(FAIL, "DIALER_DB", f"{where} cannot be written: {error}")
+    finally:
+        store.close()
+    return Result(OK, "DIALER_DB", f"{where} ({created}integrity ok, writable, {links} links)")
 
 
-def _guarded(name: str, check: Callable[[], Result]) -> Result:
+def permissions_result(settings: Settings) -> Result | None:
+    """Warn when the database or its side files may be read or written by others (None when
+    they are private): they hold phone numbers and who called whom."""
+    exposed = open_to_others(settings.db_path)
+    if not exposed:
+        return None
+    files = [(os.path.abspath(name), mode) for name, mode in exposed]
+    which = ", ".join(f"{name} ({mode:04o})" for name, mode in files)
+    command = "chmod 600 " + " ".join(shlex.quote(name) for name, _ in files)
+    return Result(
+        WARN,
+        "DIALER_DB",
+        f"other users may read or write {which}, which hold phone numbers and call history: "
+        f"run `{command}`",
+    )
+
+
+def _guarded(name: str, check: Callable[[], Result | None]) -> Result | None:
     """Run one check; an unexpected error fails that check alone, without a traceback."""
     try:
         return check()
@@ -177,9 +209,9 @@ def _guarded(name: str, check: Callable[[], Result]) -> Result:
         return Result(FAIL, name, f"unexpected {type(error).__name__}: {error}")
 
 
-def _checks(settings: Settings) -> list[tuple[str, Callable[[], Result]]]:
-    """The checks to run after the settings, in order."""
-    checks: list[tuple[str, Callable[[], Result]]] = []
+def _checks(settings: Settings) -> list[tuple[str, Callable[[], Result | None]]]:
+    """The checks to run after the settings, in order (one answering None prints nothing)."""
+    checks: list[tuple[str, Callable[[], Result | None]]] = []
     if settings.slack_app_token:
         token = settings.slack_app_token
         checks.append(("SLACK_APP_TOKEN", lambda: app_token_result(token)))
@@ -190,6 +222,7 @@ def _checks(settings: Settings) -> list[tuple[str, Callable[[], Result]]]:
         ("SLACK_BOT_TOKEN", lambda: slack_result(settings)),
         ("PBX", lambda: pbx_result(settings)),
         ("DIALER_DB", lambda: database_result(settings)),
+        ("DIALER_DB", lambda: permissions_result(settings)),
     ]
     return checks
 
@@ -209,8 +242,10 @@ def run_check(args: argparse.Namespace, env: Env) -> int:
     results = [settings_result(settings)]
     _say(results[0], env)
     for name, check in _checks(settings):
-        results.append(_guarded(name, check))
-        _say(results[-1], env)
+        result = _guarded(name, check)
+        if result is not None:
+            results.append(result)
+            _say(result, env)
     failed = sum(result.status == FAIL for result in results)
     print(f"{failed} check(s) failed" if failed else "all checks passed")
     return 1 if failed else 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import stat
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -221,9 +223,13 @@ def run_import(args: argparse.Namespace, env: Env) -> int:
 
 
 def _write(name: str, text: str) -> None:
-    """Write the export to a file, explaining in one line when that is not possible."""
+    """Write the export to a file only its owner may read (it maps people to extensions),
+    whatever the umask; explain in one line when that is not possible."""
     try:
-        with open(name, "w", encoding="utf-8", newline="") as out:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            if stat.S_ISREG(os.fstat(fd).st_mode):  # not a terminal, pipe or /dev/stdout
+                os.fchmod(fd, 0o600)  # a file that was there keeps no wider mode
             out.write(text)
     except OSError as error:
         raise CliError(f"cannot write {name}: {error.strerror or error}.") from None

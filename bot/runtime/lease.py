@@ -12,11 +12,10 @@ import asyncio
 import logging
 
 from bot.store import Store, StoreBusy, StoreFailed
+from bot.store.processes import HEARTBEAT_SECONDS
 from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
-
-HEARTBEAT_SECONDS = 2.0
 
 
 def join(store: Store) -> None:
@@ -35,14 +34,19 @@ def join(store: Store) -> None:
 
 
 async def keep(db: StoreRunner) -> None:
-    """Renew the heartbeat and settle the calls of stopped processes, until cancelled."""
+    """Renew the heartbeat and settle the calls of stopped processes, until cancelled.
+
+    Each beat also checks that DIALER_DB is still the file opened (Database.same_file), so a
+    file deleted or replaced under an idle bot is noticed within a beat. Trouble is logged
+    once, and again only when it changes, not every beat.
+    """
     trouble: str | None = None
     while True:
         try:
             await db.run_in_pool(db.store.processes.heartbeat)
             settled = await db.run_in_pool(db.store.processes.settle_interrupted)
         except (StoreBusy, StoreFailed) as error:
-            if trouble is None:
+            if str(error) != trouble:
                 log.warning("could not renew this process's heartbeat: %s", error)
             trouble = str(error)
         else:

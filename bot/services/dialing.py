@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.config import Settings
 from bot.domain import extensions, numbers
@@ -38,6 +38,10 @@ DEFAULT_COOLDOWN_SECONDS = 60.0
 MAX_COOLDOWN_SECONDS = 900.0
 #: Slack shows at most 25 elements in one actions block.
 MAX_CHOICES = 25
+#: An outcome the store could not write is tried again this often until it is written.
+RETRY_RECORD_SECONDS = 2.0
+#: Refusals for the same store trouble are logged once in this long, not once per dial.
+STORE_LOG_SECONDS = 60.0
 
 #: While Bolt dispatches a request: done once the dispatch has handed its response (the ack)
 #: back to the adapter, which sends it on without yielding. Set by bot.slack.app.DialerApp.
@@ -149,6 +153,15 @@ class DialService:
         self.acks = acks or AckGate()
         self._in_flight: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
+        #: Outcomes the store could not write yet (call id → calls.finish arguments), and the
+        #: task writing them again every `retry_seconds`.
+        self._unrecorded: dict[int, dict[str, Any]] = {}
+        self._retrying: asyncio.Task | None = None
+        self.retry_seconds = RETRY_RECORD_SECONDS
+        #: The last store trouble logged for a refused dial: (its line, when), and how many
+        #: refusals for it went unlogged since.
+        self._store_logged: tuple[str, float] | None = None
+        self._store_unlogged = 0
 
     # --- the sequence -----------------------------------------------------------------------
 
@@ -243,11 +256,22 @@ class DialService:
             return Answer(store_trouble(error), Facts())
 
     async def drain(self, timeout: float) -> None:
-        """Wait for calls already sent to the PBX to be answered, up to `timeout` seconds."""
+        """Wait for calls already sent to the PBX to be answered, up to `timeout` seconds.
+
+        Outcomes still unwritten are tried once more; those that still fail are named in the
+        log (the next start settles their rows as interrupted).
+        """
         pending = [task for task in self._in_flight if not task.done()]
         if pending:
             log.info("waiting for %d call(s) in flight", len(pending))
             await asyncio.wait(pending, timeout=timeout)
+        if self._unrecorded and not await self.record_unrecorded():
+            log.error(
+                "the outcome of %d call(s) could not be recorded before stopping (calls %s): "
+                "the next start records them as interrupted",
+                len(self._unrecorded),
+                ", ".join(str(call_id) for call_id in sorted(self._unrecorded)),
+            )
 
     # --- reading what was asked for -----------------------------------------------------------
 
@@ -320,6 +344,9 @@ class DialService:
         if target.pbx_digits == link.extension:
             outcome = Outcome.REFUSED_OWN_EXTENSION
             return await self.refuse(request, outcome, facts, destination=target.audit)
+        if self._unrecorded:
+            # The duplicate guard must see how earlier calls ended, not a stale "pending".
+            await self.record_unrecorded()
         try:
             slot = await self.db.run(
                 store.calls.reserve,
@@ -347,13 +374,27 @@ class DialService:
     ) -> Answer:
         """Nothing is dialed that could not be recorded: say whether the log is busy or broken."""
         outcome = store_trouble(error)
-        if outcome == Outcome.REFUSED_STORE_BUSY:
-            log.warning("call for %s not placed: the call log is locked", request.user_id)
-        else:
-            log.error("call for %s not placed: %s", request.user_id, error)
+        self._log_store_failure(request, outcome, error)
         self.metrics.dial_ended(request.surface.value, outcome)
         display = target.display if target else ""
         return Answer(outcome, Facts(display=display), target.audit if target else None)
+
+    def _log_store_failure(self, request: CallRequest, outcome: Outcome, error: StoreError) -> None:
+        """One line per store trouble, not one per refused dial: again when it changes, or
+        after STORE_LOG_SECONDS with the count of refusals left unlogged meanwhile."""
+        busy = outcome == Outcome.REFUSED_STORE_BUSY
+        trouble = "the call log is locked" if busy else str(error)
+        now = time.monotonic()
+        last = self._store_logged
+        if last is not None and last[0] == trouble and now - last[1] < STORE_LOG_SECONDS:
+            self._store_unlogged += 1
+            return
+        since = ""
+        if last is not None and last[0] == trouble and self._store_unlogged:
+            since = f" ({self._store_unlogged} more refused for this since it was last logged)"
+        self._store_logged, self._store_unlogged = (trouble, now), 0
+        level = logging.WARNING if busy else logging.ERROR
+        log.log(level, "call for %s not placed: %s%s", request.user_id, trouble, since)
 
     # --- placing and recording ---------------------------------------------------------------
 
@@ -420,24 +461,60 @@ class DialService:
     async def _record(
         self, started: _Started, outcome: Outcome, status: int | None, latency_ms: int, detail: str
     ) -> None:
-        """Keep how the PBX answered: in the audit log, and its latency in the metrics."""
+        """Keep how the PBX answered: in the audit log, and its latency in the metrics.
+
+        An outcome the store can't write now (a full disk while the call was at the PBX) is
+        kept and written again until it is: otherwise its row would stay pending, holding
+        the user's next dial as "already calling" and read as interrupted at the next start.
+        """
         self.metrics.pbx_answered(outcome, latency_ms / 1000)
         # The request's context (a workflow's run ids) stays in the row beside the PBX's word.
         detail = "; ".join(part for part in (started.request.context, detail) if part)
+        fields: dict[str, Any] = {
+            "outcome": outcome.value,
+            "sent": OUTCOMES[outcome].sent,
+            "pbx_status": status,
+            "latency_ms": latency_ms,
+            "detail": detail,
+            # When written late, the duplicate window still runs from when the call ended.
+            "finished_at": self.db.store.now(),
+        }
         try:
-            await self.db.run(
-                self.db.store.calls.finish,
-                started.call_id,
-                outcome=outcome.value,
-                sent=OUTCOMES[outcome].sent,
-                pbx_status=status,
-                latency_ms=latency_ms,
-                detail=detail,
-            )
+            await self.db.run(self.db.store.calls.finish, started.call_id, **fields)
         except StoreError as error:
-            log.error("could not record the outcome of call %s: %s", started.call_id, error)
+            log.error(
+                "could not record the outcome of call %s (%s): %s; trying again every %g s",
+                started.call_id,
+                outcome.value,
+                error,
+                self.retry_seconds,
+            )
+            self._unrecorded[started.call_id] = fields
+            self._retry_later()
         except Exception:
             log.exception("could not record the outcome of call %s", started.call_id)
+
+    async def record_unrecorded(self) -> bool:
+        """Write the outcomes kept after a failed write; answer whether none is left."""
+        for call_id, fields in list(self._unrecorded.items()):
+            try:
+                await self.db.run(self.db.store.calls.finish, call_id, **fields)
+            except StoreError:
+                return False
+            if self._unrecorded.pop(call_id, None) is not None:
+                outcome = fields["outcome"]
+                log.info("recorded the outcome of call %s after all (%s)", call_id, outcome)
+        return True
+
+    def _retry_later(self) -> None:
+        """Start the task that writes kept outcomes until none is left (one at a time)."""
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.create_task(self._keep_recording())
+
+    async def _keep_recording(self) -> None:
+        while self._unrecorded:
+            await asyncio.sleep(self.retry_seconds)
+            await self.record_unrecorded()
 
     def _notify_after_call(self, user_id: str, answer: Answer) -> None:
         if self.after_call is None:

@@ -16,16 +16,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from bot.store.claims import RequestClaims
-from bot.store.database import Database
+from bot.store.database import Database, Health, open_to_others
 from bot.store.errors import StoreBusy, StoreError, StoreFailed, WouldWait
 from bot.store.ledger import DUPLICATE_WINDOW_SECONDS, CallLedger, CallRecord, Held, Reserved
 from bot.store.links import Link, LinkStore
-from bot.store.processes import Processes
+from bot.store.processes import HEALTHY_BEAT_SECONDS, Processes
 
 __all__ = [
     "DUPLICATE_WINDOW_SECONDS",
     "CallLedger",
     "CallRecord",
+    "Health",
     "Held",
     "Link",
     "LinkStore",
@@ -37,6 +38,7 @@ __all__ = [
     "StoreError",
     "StoreFailed",
     "WouldWait",
+    "open_to_others",
 ]
 
 
@@ -59,9 +61,25 @@ class Store:
         """The SQLite file (DIALER_DB)."""
         return self.database.path
 
+    def now(self) -> float:
+        """The store's clock: the time a row written now would carry."""
+        return self.database.clock()
+
     def check(self) -> str:
         """The integrity check's answer ('ok' when healthy); raises StoreError when unusable."""
         return self.database.check()
+
+    def probe_write(self) -> None:
+        """Commit a write that leaves nothing behind; raises StoreError when writes fail."""
+        self.database.probe_write()
+
+    def health(self) -> Health:
+        """What this process knows of its writes: the last one, the heartbeat, the file.
+
+        Cheap (no query, one stat()), for /healthz: unhealthy when the last write failed,
+        DIALER_DB was replaced, or the heartbeat is older than three beats.
+        """
+        return self.database.health(stale_after=HEALTHY_BEAT_SECONDS)
 
     @contextmanager
     def without_waiting(self) -> Iterator[None]:

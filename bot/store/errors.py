@@ -34,7 +34,8 @@ class StoreFailed(StoreError):
     """The database can't be used: read-only, full or failing. Nothing was written.
 
     `str()` is the operator's log line: what happened to DIALER_DB and what to check;
-    `cause` is "read-only", "full" or "failing".
+    `cause` is "read-only", "full", "failing", or "replaced" (the file at DIALER_DB is no longer
+    the one this process opened).
     """
 
     def __init__(self, error: sqlite3.Error | OSError) -> None:
@@ -56,6 +57,18 @@ class StoreFailed(StoreError):
         """The file could not be opened or migrated: its message is SQLite's own words."""
         failed = cls(error)
         failed.args = (" ".join(str(error).split())[:200] or type(error).__name__,)
+        return failed
+
+    @classmethod
+    def replaced(cls, path: str, how: str) -> StoreFailed:
+        """DIALER_DB no longer names the file this process opened (`how`: what became of it)."""
+        failed = cls.__new__(cls)
+        StoreError.__init__(
+            failed,
+            f"DIALER_DB {path} was {how} while the bot was running; nothing more is written to "
+            "it: restart the bot once the right file is in place",
+        )
+        failed.cause = "replaced"
         return failed
 
 

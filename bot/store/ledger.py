@@ -198,8 +198,9 @@ class CallLedger(Part):
         pbx_status: int | None,
         latency_ms: int,
         detail: str = "",
+        finished_at: float | None = None,
     ) -> None:
-        """Record how a reserved call ended."""
+        """Record how a reserved call ended (at `finished_at`, when written later than that)."""
         with self._database.writing(wait=SLOW_WRITE_SECONDS) as db:
             db["calls"].update(
                 call_id,
@@ -209,7 +210,7 @@ class CallLedger(Part):
                     "pbx_status": pbx_status,
                     "latency_ms": latency_ms,
                     "detail": detail[:500],
-                    "finished_at": self._now(),
+                    "finished_at": self._now() if finished_at is None else finished_at,
                 },
             )
 

@@ -14,6 +14,11 @@ from bot.domain.outcomes import Outcome
 from bot.store.database import Database, Part
 from bot.store.errors import guarded
 
+#: How often each live process renews its heartbeat (bot.runtime.lease keeps it).
+HEARTBEAT_SECONDS = 2.0
+#: This process's own heartbeat older than this makes it unhealthy (Store.health): three beats
+#: missed means its writes are stuck, however the last one ended.
+HEALTHY_BEAT_SECONDS = 3 * HEARTBEAT_SECONDS
 #: A process whose heartbeat is older than this is gone: its pending calls are settled. Every
 #: live process renews its heartbeat every couple of seconds (bot.runtime.lease).
 STALE_SECONDS = 15.0
@@ -45,6 +50,7 @@ class Processes(Part):
                 " ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
                 [self.owner, os.getpid(), socket.gethostname(), now, now],
             )
+        self._database.beat()
 
     @guarded
     def leave(self) -> None:
