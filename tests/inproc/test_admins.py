@@ -5,10 +5,19 @@ from __future__ import annotations
 import pytest
 
 from bot.slack.text import admins as admin_text
+from tests.botproc import free_port
 from tests.fakes.signing import view_submission_payload
+from tests.fakes.slack import FakeSlack
 from tests.inproc.conftest import MakeWorld
 from tests.inproc.harness import World
-from tests.workspace import ADMIN, OUTSIDE_ADMINS, WORKSPACE_ADMIN, add_outside_admins
+from tests.workspace import (
+    ADMIN,
+    BOT_TOKEN,
+    OUTSIDE_ADMINS,
+    WORKSPACE_ADMIN,
+    add_outside_admins,
+    add_standard_users,
+)
 
 LINK = "<@UNOLINK01> 412"
 
@@ -72,19 +81,28 @@ def test_a_workspace_admin_and_owner_can_link(admins_world: World) -> None:
 
 
 def test_while_the_bot_s_workspace_is_unknown_only_dialer_admins_may_link(
-    admins_world: World,
+    make_world: MakeWorld,
 ) -> None:
-    world = admins_world
-    world.slack.set_method_response("auth.test", {"ok": False, "error": "invalid_auth"})
-    _, ack, _ = world.link(LINK, user=WORKSPACE_ADMIN)
-    assert ack["text"] == admin_text.workspace_unknown()
-    assert "DIALER_ADMINS" in ack["text"] and links_of(world, "UNOLINK01") == []
-    _, ack, _ = world.link(LINK, user=ADMIN)  # DIALER_ADMINS: no need to ask Slack
-    assert ack["text"] == "Linked <@UNOLINK01> to extension 412."
+    """Slack was away at start-up, and now answers everything but auth.test: who we are is
+    unknown, so no users.info admin is trusted; DIALER_ADMINS still are."""
+    slack = FakeSlack(bot_token=BOT_TOKEN, port=free_port())  # nothing listens yet
+    try:
+        add_standard_users(slack)
+        add_outside_admins(slack)
+        world = make_world(slack=slack, ready=False, SLACK_API_URL=slack.api_url)
+        slack.set_method_response("auth.test", {"ok": False, "error": "internal_error"})
+        slack.start()
+        _, ack, _ = world.link(LINK, user=WORKSPACE_ADMIN)
+        assert ack["text"] == admin_text.workspace_unknown()
+        assert "DIALER_ADMINS" in ack["text"] and links_of(world, "UNOLINK01") == []
+        _, ack, _ = world.link(LINK, user=ADMIN)  # DIALER_ADMINS: no need to ask Slack
+        assert ack["text"] == "Linked <@UNOLINK01> to extension 412."
 
-    world.slack.set_method_response("auth.test", None)  # Slack answers again: no restart needed
-    _, ack, _ = world.link("<@UNOLINK01> 414", user=WORKSPACE_ADMIN)
-    assert ack["text"].startswith("Changed <@UNOLINK01> from extension 412 to 414")
+        slack.set_method_response("auth.test", None)  # Slack answers again: no restart needed
+        _, ack, _ = world.link("<@UNOLINK01> 414", user=WORKSPACE_ADMIN)
+        assert ack["text"].startswith("Changed <@UNOLINK01> from extension 412 to 414")
+    finally:
+        slack.stop()
 
 
 def test_a_non_admin_is_told_who_may_list_links_and_read_the_log(world: World) -> None:
