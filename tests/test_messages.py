@@ -187,3 +187,33 @@ def test_no_british_spelling_in_what_people_read() -> None:
 
     labels = " ".join(home.LABELS.values())
     assert "recognised" not in labels and "extension not recognized" in labels
+
+
+def test_a_long_link_list_is_paged_within_slack_s_message_limit() -> None:
+    links = [
+        Link(f"U{i:08d}X", str(10000 + i), "UADMIN001", "2026-01-01T00:00:00Z") for i in range(1500)
+    ]
+    pages = admin_text.link_list_pages(links)
+    texts = [admin_text.link_list(links, page) for page in range(1, len(pages) + 1)]
+    assert len(pages) > 1 and all(len(text) <= admin_text.MESSAGE_LIMIT for text in texts)
+    assert sum(len(page) for page in pages) == 1500  # every link is on exactly one page
+    assert "page 1 of" in texts[0] and "`/dial-link list 2`" in texts[0]
+    assert "links export" in texts[-1] and "next page" not in texts[-1]
+    assert "only" in admin_text.link_list(links, len(pages) + 1)
+
+
+def test_the_call_log_reads_like_sentences_within_one_message() -> None:
+    from bot.store import CallRecord
+
+    record = CallRecord(
+        7, 1764840000.0, "U1", "309", "+15808675309", "slash", "placed", 200, 40, ""
+    )
+    refused = CallRecord(
+        8, 1764840001.0, "U1", "309", None, "shortcut", "refused_no_number", None, None, ""
+    )
+    text = admin_text.call_log([record, refused] * 200, None)
+    assert len(text) <= admin_text.MESSAGE_LIMIT
+    assert "<@U1> called +1 580-867-5309 from extension 309 with /dial — placed." in text
+    assert "called nothing they could dial from extension 309 from a message — " in text
+    for internal in ("refused_no_number", "via slash", "(200)"):
+        assert internal not in text

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import phonenumbers
-
 from bot.domain import outcomes
 from bot.domain.outcomes import Kind
 from bot.slack import text
 from bot.slack.text import admins as admin_text
 from bot.slack.text import callers
 from bot.slack.text import home as home_text
+from bot.slack.text.markup import destination_label
 from bot.store import CallRecord, Link
 
 DIAL_MODAL = "dial_modal"
@@ -63,21 +62,6 @@ def _button(
     if style:
         button["style"] = style
     return button
-
-
-def destination_label(destination: str | None) -> str:
-    """An audit destination as people read it: '+1 580-867-5309' or 'extension 310'."""
-    if not destination:
-        return "—"
-    if destination.startswith("+"):
-        try:
-            number = phonenumbers.parse(destination, None)
-        except phonenumbers.NumberParseException:
-            return destination
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    if destination.isdigit():
-        return f"extension {destination}"
-    return destination
 
 
 def outcome_label(outcome: str) -> str:

@@ -111,3 +111,16 @@ def test_link_by_email(any_world: World) -> None:
     assert "deactivated account or a bot" in ack["text"]
     _, ack, _ = world.link("dave@example.com remove")
     assert "Removed <@UDAVE0001>'s link to extension 420" in ack["text"]
+
+
+def test_a_list_of_1500_links_comes_a_page_at_a_time_within_slack_s_limit(world: World) -> None:
+    world.seed_links({f"U{i:08d}X": str(10000 + i) for i in range(1500)})
+    _, ack, _ = world.link("list")
+    pages = int(ack["text"].split(" of ", 1)[1].split(",", 1)[0])
+    seen = 0
+    for page in range(1, pages + 1):
+        _, ack, _ = world.link(f"list {page}")
+        assert len(ack["text"]) <= 4000, page
+        seen += ack["text"].count("• extension ")
+    assert seen == len(world.rows("SELECT 1 FROM links"))  # the seeded 1,500 and the usual users
+    assert "python -m bot links export" in ack["text"]

@@ -30,6 +30,7 @@ class LinkCommand:
 
     action: str  # show, help, list, log, link, remove, invalid
     user_id: str | None = None
+    page: int = 1
     extension: str | None = None
     problem: str | None = None
     email: str | None = None
@@ -45,6 +46,8 @@ def parse(text: str) -> LinkCommand:
         return LinkCommand("help")
     if head == "list" and len(words) == 1:
         return LinkCommand("list")
+    if head == "list" and len(words) == 2 and words[1].isdigit() and words[1].isascii():
+        return LinkCommand("list", page=int(words[1]))
     if head == "log" and len(words) <= 2:
         user = MENTION.fullmatch(words[1]) if len(words) == 2 else None
         if len(words) == 2 and not user:
@@ -122,7 +125,7 @@ async def handle_dial_link(ack: AsyncAck, command: dict, *, deps: Deps) -> None:
 async def admin_action(request: LinkCommand, admin_id: str, deps: Deps) -> tuple[str, str | None]:
     """Do what an admin asked (list, log, link, remove): the sentence, and whose link changed."""
     if request.action == "list":
-        return admin_text.link_list(await deps.linking.everyone()), None
+        return admin_text.link_list(await deps.linking.everyone(), request.page), None
     if request.action == "log":
         records = await deps.linking.call_log(request.user_id, LOG_LIMIT)
         return admin_text.call_log(records, request.user_id), None

@@ -10,18 +10,12 @@ from __future__ import annotations
 from bot.domain.facts import Facts
 from bot.domain.outcomes import Outcome
 from bot.slack.text.callers import SENTENCES
-from bot.slack.text.home import LABELS
+from bot.slack.text.home import label
 from bot.slack.text.markup import MRKDWN, PLAIN
+
+__all__ = ["label", "sentence"]
 
 
 def sentence(outcome: Outcome, facts: Facts, *, plain: bool = False) -> str:
     """What the caller reads about this outcome: mrkdwn, or plain text for a form's field."""
     return SENTENCES[outcome](facts, PLAIN if plain else MRKDWN)
-
-
-def label(outcome: str) -> str:
-    """A logged outcome in a few plain words (an unknown name from an old row, de-underscored)."""
-    try:
-        return LABELS[Outcome(outcome)]
-    except ValueError:
-        return outcome.replace("_", " ")

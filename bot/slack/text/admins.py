@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from bot.domain.extensions import Kind, Problem
 from bot.slack.text.countries import country_name
-from bot.slack.text.markup import admins_hint, quote
+from bot.slack.text.home import label
+from bot.slack.text.markup import admins_hint, destination_label, quote
 from bot.store import CallRecord, Link
 
 LINK_USAGE = (
     "*`/dial-link`* shows your extension.\n"
     "Admins: `/dial-link @user 309` (or `/dial-link alice@example.com 309`) links or changes, "
     "`/dial-link @user remove` unlinks, "
-    "`/dial-link list` lists everyone, `/dial-link log` or `/dial-link log @user` shows "
-    "recent calls.\n"
+    "`/dial-link list` lists everyone (a page at a time: `/dial-link list 2`), "
+    "`/dial-link log` or `/dial-link log @user` shows recent calls.\n"
     "Extensions are 2 to 8 digits."
 )
 
@@ -59,12 +61,52 @@ def unlinked(user_id: str, previous: Link | None) -> str:
     return f"Removed <@{user_id}>'s link to extension {previous.extension}."
 
 
-def link_list(links: list[Link]) -> str:
-    """Every link, for admins."""
+#: Slack's advice for one message's text: longer messages are hard to read and get cut.
+MESSAGE_LIMIT = 4000
+#: Room kept under MESSAGE_LIMIT for the heading and the paging line.
+_PAGE_BUDGET = MESSAGE_LIMIT - 400
+#: Where to get every link at once, for a list longer than a message.
+EXPORT_HINT = "For every link at once, run `python -m bot links export` where the dialer runs."
+
+
+def link_list_pages(links: list[Link]) -> list[list[Link]]:
+    """The links cut into pages that each fit one message (in the order given)."""
+    pages: list[list[Link]] = [[]]
+    size = 0
+    for link in links:
+        line = len(_link_line(link)) + 1
+        if pages[-1] and size + line > _PAGE_BUDGET:
+            pages.append([])
+            size = 0
+        pages[-1].append(link)
+        size += line
+    return pages
+
+
+def _link_line(link: Link) -> str:
+    return f"• extension {link.extension}: <@{link.user_id}>"
+
+
+def link_list(links: list[Link], page: int = 1) -> str:
+    """One page of every link, for admins, with how to see the next page or everything."""
     if not links:
         return "No one is linked yet. Link someone with `/dial-link @user 309`."
-    lines = [f"• extension {link.extension}: <@{link.user_id}>" for link in links]
-    return f"*{len(links)} linked:*\n" + "\n".join(lines)
+    pages = link_list_pages(links)
+    if not 1 <= page <= len(pages):
+        return (
+            f"There {'is' if len(pages) == 1 else 'are'} only {len(pages)} "
+            f"page{'' if len(pages) == 1 else 's'} of links: try `/dial-link list`."
+        )
+    shown = pages[page - 1]
+    first = sum(len(earlier) for earlier in pages[: page - 1]) + 1
+    lines = "\n".join(_link_line(link) for link in shown)
+    if len(pages) == 1:
+        return f"*{len(links)} linked:*\n{lines}"
+    heading = (
+        f"*{len(links)} linked — page {page} of {len(pages)}, {first}–{first + len(shown) - 1}:*"
+    )
+    more = f"`/dial-link list {page + 1}` shows the next page. " if page < len(pages) else ""
+    return f"{heading}\n{lines}\n{more}{EXPORT_HINT}"
 
 
 def not_admin(admins: Iterable[str], *, viewing: bool = False) -> str:
@@ -107,18 +149,49 @@ def link_not_understood(text: str) -> str:
     return f"I didn't understand “{quote(text)}”.\n{LINK_USAGE}"
 
 
+#: Where a call was asked for, as the call log says it.
+_SURFACES = {
+    "slash": "with /dial",
+    "shortcut": "from a message",
+    "choice": "from a message's choices",
+    "modal": "from the Dial a number form",
+    "home": "with Redial on Home",
+    "workflow": "from a workflow",
+}
+
+
+def _when(at: float) -> str:
+    """A moment in the call log: Slack shows it in the reader's own time zone."""
+    fallback = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at)}^{{date_short}} {{time}}|{fallback}>"
+
+
+def _call_line(record: CallRecord) -> str:
+    """One audit row as a sentence: who called what, from which extension, how, and the end."""
+    who = f"<@{record.user_id}>" if record.user_id else "No one"
+    what = destination_label(record.destination) if record.destination else ""
+    what = what or "nothing they could dial"
+    extension = f" from extension {record.extension}" if record.extension else ""
+    where = _SURFACES.get(record.surface, f"via {record.surface}")
+    return (
+        f"• {_when(record.at)}: {who} called {what}{extension} {where} — {label(record.outcome)}."
+    )
+
+
 def call_log(records: list[CallRecord], user_id: str | None) -> str:
-    """Recent audit rows for admins."""
-    scope = f" for <@{user_id}>" if user_id else ""
+    """Recent audit rows for admins, each a sentence, within one message."""
+    scope = f" by <@{user_id}>" if user_id else ""
     if not records:
         return f"No calls logged{scope} yet."
-    lines = [
-        f"• {r.at_utc} {f'<@{r.user_id}>' if r.user_id else 'no one'} "
-        f"ext {r.extension or '—'} → {r.destination or '—'} "
-        f"via {r.surface}: *{r.outcome}*" + (f" ({r.pbx_status})" if r.pbx_status else "")
-        for r in records
-    ]
-    return f"*Last {len(records)} calls{scope}:*\n" + "\n".join(lines)
+    lines: list[str] = []
+    size = 0
+    for record in records:
+        line = _call_line(record)
+        if size + len(line) + 1 > _PAGE_BUDGET:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return f"*The last {len(lines)} calls{scope}:*\n" + "\n".join(lines)
 
 
 def ask_workspace_admin() -> str:

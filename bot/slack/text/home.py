@@ -89,3 +89,11 @@ LABELS: dict[Outcome, str] = {
     Outcome.HELD_PBX_RATE: "workspace limit reached",
     Outcome.HELD_PBX_COOLDOWN: "phone system busy",
 }
+
+
+def label(outcome: str) -> str:
+    """A logged outcome in a few plain words (an unknown name from an old row, de-underscored)."""
+    try:
+        return LABELS[Outcome(outcome)]
+    except ValueError:
+        return outcome.replace("_", " ")

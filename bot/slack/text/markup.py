@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import phonenumbers
+
 #: How much of a user's text is echoed back in a reply.
 QUOTE_LIMIT = 60
 
@@ -62,3 +64,18 @@ def seconds(count: int) -> str:
 def who(target: str) -> str:
     """How a destination reads in a sentence: a display number, or 'extension 310'."""
     return target if target.startswith("+") else f"extension {target}"
+
+
+def destination_label(destination: str | None) -> str:
+    """An audit destination as people read it: '+1 580-867-5309' or 'extension 310'."""
+    if not destination:
+        return "—"
+    if destination.startswith("+"):
+        try:
+            number = phonenumbers.parse(destination, None)
+        except phonenumbers.NumberParseException:
+            return destination
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    if destination.isdigit():
+        return f"extension {destination}"
+    return destination
