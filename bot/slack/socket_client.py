@@ -119,7 +119,7 @@ ACK_SECONDS = 3.0
 
 
 class SocketModeIntake(AsyncSocketModeHandler):
-    """Bolt's Socket Mode handler that can stop taking envelopes yet ack those it holds."""
+    """Bolt's Socket Mode handler that acks every envelope on its socket until it closes it."""
 
     def __init__(self, app: AsyncApp, app_token: str, backoff: Backoff) -> None:
         # Not super().__init__: that builds slack_sdk's own client, which would be thrown away.
@@ -134,13 +134,10 @@ class SocketModeIntake(AsyncSocketModeHandler):
             backoff=backoff,
         )
         self.client.socket_mode_request_listeners.append(self.handle)
-        self.accepting = True
         self._acking: set[asyncio.Task] = set()
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
-        """Dispatch one envelope to Bolt and ack it, unless the bot is shutting down."""
-        if not self.accepting:
-            return  # not acked: we are leaving, and Slack sees the socket close right after
+        """Dispatch one envelope to Bolt and ack it (while stopping too: see stop_intake)."""
         task = asyncio.current_task()
         if task is not None:
             self._acking.add(task)
@@ -153,11 +150,20 @@ class SocketModeIntake(AsyncSocketModeHandler):
                 self._acking.discard(task)
 
     async def stop_intake(self) -> None:
-        """Take no new envelopes, ack the ones being handled, then close the WebSocket."""
-        self.accepting = False
-        pending = [task for task in self._acking if not task.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=ACK_SECONDS)
+        """Ack the envelopes being handled, and any that arrive meanwhile, then close the socket.
+
+        An envelope Slack sends on this socket after SIGTERM is still acked (a slash command's
+        user would otherwise see operation_timeout); once none is waiting for its ack (or after
+        ACK_SECONDS), the WebSocket is closed, long before the last call in flight finishes,
+        and Slack sends the next envelopes to the other connections.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACK_SECONDS
+        while pending := [task for task in self._acking if not task.done()]:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            await asyncio.wait(pending, timeout=left)
         await self.close_async()
 
 

@@ -7,7 +7,14 @@ process in tests/e2e/test_socket_mode.py.
 
 from __future__ import annotations
 
-from tests.fakes.signing import block_actions_payload, message_action_payload
+import asyncio
+import time
+
+from tests.fakes.signing import (
+    block_actions_payload,
+    message_action_payload,
+    slash_command_payload,
+)
 from tests.inproc.harness import World
 
 NUMBER = "580-867-5309"
@@ -111,3 +118,34 @@ def test_disconnect_or_dropped_websocket_reconnects_and_the_next_dial_is_served(
     assert "Calling +1 604-555-0143 from extension 310" in ack["text"]
     assert "ringing" in socket_world.final_reply(response_url)
     assert calls(socket_world)[1:] == [("310", "16045550143")]
+
+
+def test_an_envelope_that_arrives_while_stopping_is_still_acked_then_the_socket_closes(
+    socket_world: World,
+) -> None:
+    """SIGTERM's intake drain: envelopes on the old socket are acked until it is closed."""
+    world = socket_world
+    assert world._loop is not None and world.bot is not None and world.socket is not None
+    world.slack.response_delay = 0.8  # users.info is slow: the owner's /dial-link acks late
+    slow = world.socket.send_envelope(
+        "slash_commands",
+        slash_command_payload(
+            "/dial-link",
+            "<@UBOB00001> 420",
+            user_id="UOWNER001",
+            response_url=world.slack.response_url(),
+        ),
+    )
+    time.sleep(0.2)  # the slow envelope is being handled
+    stopping = asyncio.run_coroutine_threadsafe(world.bot.intake.stop_intake(), world._loop.loop)
+    time.sleep(0.1)
+    late = world.socket.send_envelope(
+        "slash_commands",
+        slash_command_payload(
+            "/dial", "help", user_id="UALICE001", response_url=world.slack.response_url()
+        ),
+    )
+    assert "How to dial" in world.socket.wait_ack(late, timeout=3)["payload"]["text"]
+    assert "to 420" in world.socket.wait_ack(slow, timeout=3)["payload"]["text"]
+    stopping.result(timeout=5)  # then the socket is closed, well within Slack's 3 s
+    assert world.socket.ack_latency(late) < 3 and world.socket.ack_latency(slow) < 3
