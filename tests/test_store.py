@@ -296,10 +296,43 @@ def test_without_waiting_a_locked_write_fails_at_once(store: Store) -> None:
 def test_a_request_is_claimed_once_even_across_processes(tmp_path: Path, clock: Clock) -> None:
     path = str(tmp_path / "dialer.db")
     first, second = Store(path, clock=clock), Store(path, clock=clock)
+    first.processes.heartbeat()  # both alive, as every running process is
+    second.processes.heartbeat()
     assert first.claims.claim("trigger:123.456.abc") is True
     assert first.claims.claim("trigger:123.456.abc") is False
     assert second.claims.claim("trigger:123.456.abc") is False
     assert second.claims.claim("trigger:other") is True
+
+
+def test_a_claim_of_a_process_that_died_before_acting_is_taken_over(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Killed between claiming and acking: the request resent to another process is acted on."""
+    path = str(tmp_path / "dialer.db")
+    killed, survivor = Store(path, clock=clock), Store(path, clock=clock)
+    killed.processes.heartbeat()
+    survivor.processes.heartbeat()
+    assert killed.claims.claim("trigger:T1", "envelope:E1") is True
+    assert survivor.claims.claim("trigger:T1", "envelope:E2") is False  # still alive: a repeat
+    clock.now += 20  # the killed process's heartbeat goes stale; the survivor's is renewed
+    survivor.processes.heartbeat()
+    assert survivor.claims.claim("trigger:T1", "envelope:E3") is True  # taken over, once
+    assert survivor.claims.claim("trigger:T1", "envelope:E4") is False
+    assert killed.claims.claim("trigger:T1") is False  # back from the dead: not its any more
+
+
+def test_a_claim_acted_on_stays_a_repeat_even_after_its_process_is_gone(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = str(tmp_path / "dialer.db")
+    first, second = Store(path, clock=clock), Store(path, clock=clock)
+    first.processes.heartbeat()
+    assert first.claims.claim("trigger:T1") is True
+    first.claims.acted("trigger:T1")
+    first.processes.leave()
+    clock.now += 20
+    second.processes.heartbeat()
+    assert second.claims.claim("trigger:T1") is False
 
 
 def test_a_claim_is_forgotten_after_it_is_kept_long_enough(store: Store, clock: Clock) -> None:

@@ -250,7 +250,7 @@ class DialService:
         """Claim a request by name (a workflow run): True the first time, False for a repeat,
         or the refusal when the store can't say (nothing is dialed that can't be recorded)."""
         try:
-            return await self.db.run(self.db.store.claims.claim, key)
+            return await self.db.run(self.db.store.claims.claim, key, done=True)
         except StoreError as error:
             log.warning("request %s not claimed: %s", key, type(error).__name__)
             return Answer(store_trouble(error), Facts())

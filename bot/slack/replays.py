@@ -11,6 +11,7 @@ no call and shows the user nothing new; one INFO line says so.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -90,6 +91,7 @@ class IgnoreRepeats(AsyncMiddleware):
     def __init__(self, db: StoreRunner) -> None:
         self._db = db
         self._trouble = False
+        self._recording: set[asyncio.Task] = set()
 
     async def async_process(
         self,
@@ -103,7 +105,19 @@ class IgnoreRepeats(AsyncMiddleware):
         if keys and not await self._claim(keys):
             log.info("ignored a repeat of %s", describe(req.body, req.headers))
             return BoltResponse(status=200, body="")
-        return await next()
+        response = await next()
+        if keys:  # acked: the claim is now an act; recorded off the ack's path
+            task = asyncio.create_task(self._acted(keys))
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
+        return response
+
+    async def _acted(self, keys: list[str]) -> None:
+        """Mark the claim done, so no other process takes it over (a failure is only logged)."""
+        try:
+            await self._db.run(self._db.store.claims.acted, *keys)
+        except Exception as error:
+            log.warning("could not record a request as acted on: %s", type(error).__name__)
 
     async def _claim(self, keys: list[str]) -> bool:
         """Claim the keys; when the database can't say, act (the listener answers for it)."""

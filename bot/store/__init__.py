@@ -53,7 +53,7 @@ class Store:
         self.database = Database(path, clock=clock)
         self.links = LinkStore(self.database)
         self.calls = CallLedger(self.database, self.owner)
-        self.claims = RequestClaims(self.database)
+        self.claims = RequestClaims(self.database, self.owner)
         self.processes = Processes(self.database, self.owner)
 
     @property

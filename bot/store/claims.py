@@ -1,9 +1,17 @@
-"""Request claims: the identities of Slack requests already acted on, so a repeat acts no more."""
+"""Request claims: the identities of Slack requests already acted on, so a repeat acts no more.
+
+A claim names the process that made it, and is marked done once that process has acted on the
+request (its ack went back to Slack). A claim that is not done and whose process is gone (its
+heartbeat stale, or it left no row) does not stop the request from being acted on when Slack,
+or a load balancer, resends it to another process: the claim belongs to a live process, or to a
+finished act.
+"""
 
 from __future__ import annotations
 
-from bot.store.database import Part
+from bot.store.database import Database, Part
 from bot.store.errors import guarded
+from bot.store.processes import STALE_SECONDS
 
 #: How long a handled request's identity is kept: past Slack's 5-minute signature window, and
 #: past its last retry, so neither a replay nor a redelivery is acted on twice.
@@ -16,6 +24,10 @@ CLAIM_WAIT_SECONDS = 0.3
 class RequestClaims(Part):
     """Claim a request's names once: the first claim wins, across restarts and processes."""
 
+    def __init__(self, database: Database, owner: str) -> None:
+        super().__init__(database)
+        self._owner = owner
+
     @guarded
     def claim(
         self,
@@ -23,21 +35,50 @@ class RequestClaims(Part):
         *more_keys: str,
         keep_seconds: float = HANDLED_KEEP_SECONDS,
         wait: float = CLAIM_WAIT_SECONDS,
+        done: bool = False,
     ) -> bool:
         """Record that the request named `key` is being acted on; False if one already was.
 
         A request may have several names (a Socket Mode envelope and the payload it carries):
-        it is a repeat if any of them was claimed, and all of them are recorded. The check and
-        the record are one transaction, so two processes on one file (a rolling deploy) cannot
-        both claim the same request.
+        it is a repeat if any of them was claimed by a live process or acted on, and all of
+        them are recorded as this process's. The check and the record are one transaction, so
+        two processes on one file (a rolling deploy) cannot both claim the same request.
+        `done=True` records the act at once (for a claim made as the act itself).
         """
+        names = (key, *more_keys)
         with self._database.writing(wait=wait) as db:
             now = self._now()
             db.execute("DELETE FROM handled WHERE at < ?", [now - keep_seconds])
-            fresh = True
-            for name in (key, *more_keys):
-                inserted = db.execute(
-                    "INSERT OR IGNORE INTO handled (key, at) VALUES (?, ?)", [name, now]
+            marks = ", ".join("?" for _ in names)
+            held = db.execute(
+                f"SELECT 1 FROM handled WHERE key IN ({marks}) AND (done = 1 OR owner IS NULL"
+                " OR owner = ? OR owner IN (SELECT owner FROM processes"
+                " WHERE heartbeat_at >= ?)) LIMIT 1",
+                [*names, self._owner, now - STALE_SECONDS],
+            ).fetchone()
+            if held:  # a repeat: its new names (a redelivery's envelope) are recorded too
+                db.conn.executemany(
+                    "INSERT OR IGNORE INTO handled (key, at, owner, done) VALUES (?, ?, ?, 1)",
+                    [(name, now, self._owner) for name in names],
                 )
-                fresh = fresh and inserted.rowcount == 1
-            return fresh
+                return False
+            # Fresh, or claimed by a process that died before acting: this one takes it over.
+            db.conn.executemany(
+                "INSERT INTO handled (key, at, owner, done) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET at = excluded.at, owner = excluded.owner,"
+                " done = excluded.done",
+                [(name, now, self._owner, int(done)) for name in names],
+            )
+            return True
+
+    @guarded
+    def acted(self, *keys: str, wait: float = CLAIM_WAIT_SECONDS) -> None:
+        """This process acted on the request with these names (its ack went back to Slack)."""
+        if not keys:
+            return
+        marks = ", ".join("?" for _ in keys)
+        with self._database.writing(wait=wait) as db:
+            db.execute(
+                f"UPDATE handled SET done = 1 WHERE key IN ({marks}) AND owner = ?",
+                [*keys, self._owner],
+            )

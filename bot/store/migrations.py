@@ -68,3 +68,11 @@ def m005_owners(db: sqlite_utils.Database) -> None:
         {"owner": str, "pid": int, "host": str, "started_at": float, "heartbeat_at": float},
         pk="owner",
     )
+
+
+@migrations()
+def m006_claim_owners(db: sqlite_utils.Database) -> None:
+    """Which process claimed each request, and whether it acted on it: a claim of a process
+    that died before acting does not keep a resent request from being acted on elsewhere."""
+    db["handled"].add_column("owner", str)
+    db["handled"].add_column("done", int, not_null_default=1)

@@ -198,7 +198,7 @@ def test_every_attempt_is_audited_with_its_run(step: StepDriver) -> None:
     ]
     for row, run in zip(rows, runs, strict=True):
         assert f"workflow={run.workflow_execution_id} execution={run.execution_id}" in row["detail"]
-    assert step.call_log().count("via workflow") == 3
+    assert step.call_log().count("from a workflow") == 3
 
 
 def test_budget_counts_workflow_calls_with_dial_calls(step: StepDriver) -> None:
