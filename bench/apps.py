@@ -1,4 +1,4 @@
-"""The two apps under load as processes: ours (`python -m bot`) and the Bolt-guide baseline."""
+"""The apps under load, each its own process: ours (`python -m bot`), the baseline, the floor."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tests.botproc import ROOT, BotProcess
 from tests.fakes.socket_mode import FakeSocketMode
 
 BASELINE_SCRIPT = ROOT / "bench" / "baseline_app.py"
+FLOOR_SCRIPT = ROOT / "bench" / "floor_app.py"
 
 
 def read_rss_kb(pid: int) -> int | None:
@@ -47,6 +48,7 @@ class RssSampler:
         self.peak_kb = 0
         self.samples = 0
         self.cpu_seconds = 0.0
+        self.cpu_marked: float | None = None
         self._cpu_start: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
@@ -62,6 +64,13 @@ class RssSampler:
         end = read_cpu_seconds(self.pid)
         if end is not None and self._cpu_start is not None:
             self.cpu_seconds = end - self._cpu_start
+
+    def mark_cpu(self) -> float | None:
+        """Keep and answer the CPU seconds used since the sampler started (to the last reply)."""
+        now = read_cpu_seconds(self.pid)
+        if now is not None and self._cpu_start is not None:
+            self.cpu_marked = now - self._cpu_start
+        return self.cpu_marked
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -80,7 +89,7 @@ def _port_answers(port: int) -> bool:
 
 
 class AppUnderTest:
-    """Common face of both apps: start, pid, seconds from exec to ready, stop."""
+    """Common face of every app: start, pid, seconds from exec to ready, stop."""
 
     name = ""
 
@@ -108,12 +117,18 @@ class AppUnderTest:
 
 
 class OurApp(AppUnderTest):
-    """`python -m bot` through tests.botproc; ready is its "ready:" log line."""
+    """`python -m bot` through tests.botproc; ready is its "ready:" log line.
+
+    `source` is the checkout it runs from (this one, or another for the "before" figures):
+    the process starts there with PYTHONPATH pointing at it, so that checkout's `bot` runs
+    whatever the virtualenv's own install points at.
+    """
 
     name = "ours"
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self.bot = BotProcess(env)
+    def __init__(self, env: dict[str, str], source: Path = ROOT) -> None:
+        self.source = source
+        self.bot = BotProcess({**env, "PYTHONPATH": str(source)}, cwd=source)
 
     @property
     def pid(self) -> int:
@@ -141,10 +156,11 @@ class OurApp(AppUnderTest):
         return "".join(self.bot.lines[-lines:])
 
 
-class BaselineApp(AppUnderTest):
-    """bench/baseline_app.py; ready is its port answering or its socket connecting."""
+class ScriptApp(AppUnderTest):
+    """A one-file app run as `python SCRIPT`; ready is its port answering or socket connecting."""
 
-    name = "baseline"
+    name = ""
+    script = BASELINE_SCRIPT
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -170,7 +186,7 @@ class BaselineApp(AppUnderTest):
         with open(self.log_path, "wb") as log:
             self.started_at = time.monotonic()
             self.proc = subprocess.Popen(
-                [sys.executable, str(BASELINE_SCRIPT)],
+                [sys.executable, str(self.script)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -179,13 +195,14 @@ class BaselineApp(AppUnderTest):
         deadline = self.started_at + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"baseline exited ({self.proc.returncode}):\n{self.log_tail()}")
+                code = self.proc.returncode
+                raise RuntimeError(f"{self.name} exited ({code}):\n{self.log_tail()}")
             ready = fake_socket.connections >= 1 if fake_socket else _port_answers(port)
             if ready:
                 self.ready_at = time.monotonic()
                 return
             time.sleep(0.005)
-        raise RuntimeError(f"baseline not ready in {timeout}s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name} not ready in {timeout}s:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """SIGKILL: the baseline may still be working through a queue it cannot finish."""
@@ -194,9 +211,23 @@ class BaselineApp(AppUnderTest):
             self.proc.wait(10)
 
     def log_tail(self, lines: int = 20) -> str:
-        """The last lines of the baseline's output file."""
+        """The last lines of the script's output file."""
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+class BaselineApp(ScriptApp):
+    """bench/baseline_app.py: /dial the way Bolt's getting-started guide reads."""
+
+    name = "baseline"
+    script = BASELINE_SCRIPT
+
+
+class FloorApp(ScriptApp):
+    """bench/floor_app.py: a bare aiohttp server that checks the signature and answers at once."""
+
+    name = "floor"
+    script = FLOOR_SCRIPT

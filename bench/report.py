@@ -1,32 +1,43 @@
-"""Results: one table, the targets as pass/miss, the machine, and BENCHMARKS.md."""
+"""Results: per-round phases, their medians per (mode, app, burst), the targets, BENCHMARKS.md."""
 
 from __future__ import annotations
 
 import math
 import os
 import platform
+import statistics
 import subprocess
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
 
-from bench.load import Request
+from bench.load import ACK_DEADLINE, Request
 
-ACK_P99_TARGET = 0.250
-FINAL_TARGET = 4.0
-READY_TARGET = 2.0
-RSS_TARGET_MB = 100.0
+#: Issue 16's Done-when, for a burst of 500 against a 2 s PBX (reported, not asserted).
+FLOOR_RATIO_TARGET = 2.0
+SOCKET_ACK_P99_TARGET = 0.600
+CPU_PER_DIAL_TARGET_MS = 3.0
+CPU_GROWTH_TARGET = 1.5
+FINAL_P50_TARGET = 6.0
+
+#: The order apps appear in within a table: ours first, then what it is compared with.
+APP_ORDER = ("ours", "before", "floor", "baseline")
+#: Apps that dial: they have final replies and PBX calls (the floor only acks).
+DIALING_APPS = frozenset({"ours", "before", "baseline"})
 
 
 @dataclass
 class PhaseResult:
-    """Everything measured for one app in one mode."""
+    """Everything measured for one app, in one mode, at one burst size, in one round."""
 
     mode: str
     app: str
     n: int
     latency: float
+    round: int = 1
     requests: list[Request] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     ready_seconds: float | None = None
@@ -39,21 +50,19 @@ class PhaseResult:
     error: str = ""
 
     @property
+    def dials(self) -> bool:
+        """Whether this app places calls and replies (every app but the floor)."""
+        return self.app in DIALING_APPS
+
+    @property
     def acked(self) -> int:
         """Requests acked (successfully) within 3 s."""
         return sum(r.acked_in_time for r in self.requests)
 
     @property
-    def finals_in_time(self) -> int:
-        """Requests whose final reply came within 4 s of the request."""
-        return sum(
-            r.final_seconds is not None and r.final_seconds <= FINAL_TARGET for r in self.requests
-        )
-
-    @property
-    def placed(self) -> int:
-        """Users the PBX placed at least one call for."""
-        return sum(1 for count in self.calls.values() if count >= 1)
+    def finals(self) -> int:
+        """Requests whose final reply came before the phase ended."""
+        return sum(r.final_seconds is not None for r in self.requests)
 
     @property
     def duplicates(self) -> int:
@@ -65,21 +74,151 @@ class PhaseResult:
         """Users the PBX placed exactly one call for."""
         return sum(1 for count in self.calls.values() if count == 1)
 
-    def ack_times(self) -> list[float | None]:
-        """Successful ack latencies, None for requests never (successfully) acked."""
-        return [r.ack_seconds for r in self.requests]
+    def ack_percentile(self, pct: float) -> float | None:
+        """Nearest-rank percentile of the ack latencies ("never" ranks last)."""
+        return percentile([r.ack_seconds for r in self.requests], pct)
 
-    def final_times(self) -> list[float | None]:
-        """Final reply latencies, None where no final reply came."""
-        return [r.final_seconds for r in self.requests]
+    def final_percentile(self, pct: float) -> float | None:
+        """Nearest-rank percentile of the final-reply latencies ("never" ranks last)."""
+        return percentile([r.final_seconds for r in self.requests], pct)
+
+    @property
+    def cpu_per_dial_ms(self) -> float:
+        """The app's CPU from the burst to its last reply (the floor: last ack), ÷ N, in ms."""
+        return self.cpu_seconds / self.n * 1000 if self.n else 0.0
 
 
-def percentile(values: list[float | None], pct: float) -> float | None:
+def percentile(values: Sequence[float | None], pct: float) -> float | None:
     """Nearest-rank percentile where None (never happened) ranks after every number."""
     if not values:
         return None
     ranked = sorted(values, key=lambda v: (v is None, v or 0.0))
     return ranked[max(0, math.ceil(pct / 100 * len(ranked)) - 1)]
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    """The median across rounds, where None ("never") ranks after every number.
+
+    With an even count it is the mean of the middle two, or None if either of them is None:
+    a round that never got there is not averaged away.
+    """
+    if not values:
+        return None
+    ranked = sorted(values, key=lambda v: (v is None, v or 0.0))
+    middle = len(ranked) // 2
+    if len(ranked) % 2:
+        return ranked[middle]
+    low, high = ranked[middle - 1], ranked[middle]
+    return None if low is None or high is None else (low + high) / 2
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator ÷ denominator, or None when either is missing or the denominator is 0."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+@dataclass
+class Summary:
+    """One (mode, app, burst size) across its rounds: medians, and the worst round for counts."""
+
+    mode: str
+    app: str
+    n: int
+    phases: list[PhaseResult]
+    floor_ratio: float | None = None
+    cpu_growth: float | None = None
+    smallest_n: int | None = None
+
+    @property
+    def ok(self) -> list[PhaseResult]:
+        """The rounds that ran to the end (no start-up or harness failure)."""
+        return [p for p in self.phases if not p.error]
+
+    @property
+    def dials(self) -> bool:
+        """Whether the app places calls (every app but the floor)."""
+        return self.app in DIALING_APPS
+
+    def _median(self, measure: Callable[[PhaseResult], float | None]) -> float | None:
+        return median([measure(p) for p in self.ok]) if self.ok else None
+
+    @property
+    def ack_p50(self) -> float | None:
+        """Median across rounds of each round's ack p50."""
+        return self._median(lambda p: p.ack_percentile(50))
+
+    @property
+    def ack_p99(self) -> float | None:
+        """Median across rounds of each round's ack p99."""
+        return self._median(lambda p: p.ack_percentile(99))
+
+    @property
+    def final_p50(self) -> float | None:
+        """Median across rounds of each round's final-reply p50."""
+        return self._median(lambda p: p.final_percentile(50))
+
+    @property
+    def final_max(self) -> float | None:
+        """Median across rounds of each round's slowest final reply."""
+        return self._median(lambda p: p.final_percentile(100))
+
+    @property
+    def cpu_per_dial_ms(self) -> float | None:
+        """Median across rounds of CPU per dial, in ms."""
+        return self._median(lambda p: p.cpu_per_dial_ms)
+
+    @property
+    def ready(self) -> float | None:
+        """Median seconds from process start to ready."""
+        return self._median(lambda p: p.ready_seconds)
+
+    @property
+    def peak_rss_kb(self) -> float | None:
+        """Median peak RSS under the burst."""
+        return self._median(lambda p: None if p.peak_rss_kb is None else float(p.peak_rss_kb))
+
+    @property
+    def acked_worst(self) -> int | None:
+        """Fewest requests acked within 3 s in any round."""
+        return min((p.acked for p in self.ok), default=None)
+
+    @property
+    def once_worst(self) -> int | None:
+        """Fewest users placed exactly once in any round."""
+        return min((p.exactly_once for p in self.ok), default=None)
+
+    @property
+    def duplicates_worst(self) -> int | None:
+        """Most users placed more than once in any round."""
+        return max((p.duplicates for p in self.ok), default=None)
+
+
+def summarize(results: Sequence[PhaseResult]) -> list[Summary]:
+    """Group the phases by (mode, app, N); add the floor ratio and the CPU growth with N."""
+    groups: dict[tuple[str, str, int], list[PhaseResult]] = {}
+    for result in results:
+        groups.setdefault((result.mode, result.app, result.n), []).append(result)
+    summaries = {key: Summary(*key, phases=phases) for key, phases in groups.items()}
+    sizes = sorted({n for _, _, n in summaries})
+    for (mode, app, n), summary in summaries.items():
+        floor = summaries.get((mode, "floor", n))
+        if floor is not None and app in ("ours", "before"):
+            summary.floor_ratio = ratio(summary.ack_p99, floor.ack_p99)
+        smallest = next((s for s in sizes if (mode, app, s) in summaries), None)
+        if smallest is not None and smallest != n:
+            summary.smallest_n = smallest
+            summary.cpu_growth = ratio(
+                summary.cpu_per_dial_ms, summaries[(mode, app, smallest)].cpu_per_dial_ms
+            )
+
+    def order(key: tuple[str, str, int]) -> tuple[int, str, int]:
+        mode, app, n = key
+        rank = APP_ORDER.index(app) if app in APP_ORDER else len(APP_ORDER)
+        return n, mode, rank
+
+    return [summaries[key] for key in sorted(summaries, key=order)]
 
 
 def _ms(value: float | None) -> str:
@@ -88,77 +227,121 @@ def _ms(value: float | None) -> str:
     return f"{value * 1000:,.0f} ms" if value < 10 else f"{value:,.1f} s"
 
 
-def _mb(kb: int | None) -> str:
-    return "?" if kb is None else f"{kb * 1024 / 1e6:.0f}"
+def _cpu(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f} ms"
+
+
+def _times(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
 
 
 HEADER = (
-    "| mode | app | acked ≤3 s | ack p50 | ack p99 | ack max | final p50 | final max "
-    "| final ≤4 s | calls placed | duplicates | ready | RSS idle / peak (MB) |"
+    "| mode | app | rounds | acked ≤3 s (worst round) | ack p50 | ack p99 | ack p99 ÷ floor's "
+    "| final p50 | final max | placed once / duplicates (worst round) | CPU per dial |"
 )
 
 
-def table(results: list[PhaseResult]) -> str:
-    """The one table: rows mode × app."""
-    lines = [HEADER, "|" + " --- |" * HEADER.count(" | ") + " --- |"]
-    for r in results:
-        if r.error:
-            lines.append(f"| {r.mode} | {r.app} | failed: {r.error} |" + " |" * 11)
-            continue
-        acks, finals = r.ack_times(), r.final_times()
-        ready = "?" if r.ready_seconds is None else f"{r.ready_seconds:.2f} s"
-        cells = [
-            r.mode,
-            r.app,
-            f"{r.acked}/{r.n}",
-            _ms(percentile(acks, 50)),
-            _ms(percentile(acks, 99)),
-            _ms(percentile(acks, 100)),
-            _ms(percentile(finals, 50)),
-            _ms(percentile(finals, 100)),
-            f"{r.finals_in_time}/{r.n}",
-            f"{r.placed}/{r.n}",
-            str(r.duplicates),
-            ready,
-            f"{_mb(r.idle_rss_kb)} / {_mb(r.peak_rss_kb)}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def _row(s: Summary) -> str:
+    """One table row; cells that do not apply to the app read "–"."""
+    rounds = f"{len(s.ok)}/{len(s.phases)}"
+    if not s.ok:
+        errors = "; ".join(sorted({p.error for p in s.phases}))
+        return f"| {s.mode} | {s.app} | {rounds} | failed: {errors} |" + " |" * 7
+    dash = "–"
+    cells = [
+        s.mode,
+        s.app,
+        rounds,
+        f"{s.acked_worst}/{s.n}",
+        _ms(s.ack_p50),
+        _ms(s.ack_p99),
+        _times(s.floor_ratio),
+        _ms(s.final_p50) if s.dials else dash,
+        _ms(s.final_max) if s.dials else dash,
+        f"{s.once_worst}/{s.n} / {s.duplicates_worst}" if s.dials else dash,
+        _cpu(s.cpu_per_dial_ms),
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
-def targets(result: PhaseResult) -> list[tuple[str, bool, str]]:
-    """Each target as (what, met, the measured value)."""
-    r, n = result, result.n
-    p99 = percentile(r.ack_times(), 99)
-    peak_mb = None if r.peak_rss_kb is None else r.peak_rss_kb * 1024 / 1e6
-    ready = r.ready_seconds
-    return [
-        (f"{n}/{n} acked within 3 s", r.acked == n, f"{r.acked}/{n}"),
-        ("p99 ack < 250 ms", p99 is not None and p99 < ACK_P99_TARGET, _ms(p99)),
+def tables(summaries: Sequence[Summary]) -> str:
+    """One table per burst size, rows mode × app, medians across rounds."""
+    blocks = []
+    for n in sorted({s.n for s in summaries}):
+        lines = [f"Burst of {n}:", "", HEADER, "|" + " --- |" * (HEADER.count(" | ") + 1)]
+        lines += [_row(s) for s in summaries if s.n == n]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def targets(summary: Summary) -> list[tuple[str, bool, str]]:
+    """Issue 16's Done-when for one (mode, app, N) of ours: (what, met, the measured value)."""
+    s, n = summary, summary.n
+    marks = [
         (
-            f"{n}/{n} placed exactly once",
-            r.exactly_once == n and r.duplicates == 0,
-            f"{r.exactly_once}/{n} once, {r.duplicates} duplicated",
+            "every dial acked within 3 s in every round",
+            s.acked_worst == n,
+            f"worst round {s.acked_worst}/{n}",
         ),
-        ("every final reply within 4 s", r.finals_in_time == n, f"{r.finals_in_time}/{n}"),
-        ("ready within 2 s", ready is not None and ready < READY_TARGET, _ms(ready)),
         (
-            "RSS < 100 MB (peak under load)",
-            peak_mb is not None and peak_mb < RSS_TARGET_MB,
-            f"{peak_mb:.0f} MB" if peak_mb is not None else "?",
+            "placed exactly once in every round",
+            s.once_worst == n and s.duplicates_worst == 0,
+            f"worst round {s.once_worst}/{n} once, {s.duplicates_worst} duplicated",
         ),
     ]
+    if s.mode == "http":
+        marks.append(
+            (
+                f"ack p99 ≤ {FLOOR_RATIO_TARGET:g}× the floor's",
+                s.floor_ratio is not None and s.floor_ratio <= FLOOR_RATIO_TARGET,
+                f"{_times(s.floor_ratio)}, {_ms(s.ack_p99)}",
+            )
+        )
+    else:
+        marks.append(
+            (
+                f"ack p99 ≤ {SOCKET_ACK_P99_TARGET * 1000:.0f} ms",
+                s.ack_p99 is not None and s.ack_p99 <= SOCKET_ACK_P99_TARGET,
+                _ms(s.ack_p99),
+            )
+        )
+    cpu = s.cpu_per_dial_ms
+    marks.append(
+        (
+            f"CPU per dial ≤ {CPU_PER_DIAL_TARGET_MS:g} ms",
+            cpu is not None and cpu <= CPU_PER_DIAL_TARGET_MS,
+            _cpu(cpu),
+        )
+    )
+    if s.smallest_n is not None:
+        marks.append(
+            (
+                f"CPU per dial ≤ {CPU_GROWTH_TARGET:g}× its value at {s.smallest_n}",
+                s.cpu_growth is not None and s.cpu_growth <= CPU_GROWTH_TARGET,
+                _times(s.cpu_growth),
+            )
+        )
+    marks.append(
+        (
+            f"final reply p50 ≤ {FINAL_P50_TARGET:g} s",
+            s.final_p50 is not None and s.final_p50 <= FINAL_P50_TARGET,
+            _ms(s.final_p50),
+        )
+    )
+    return marks
 
 
-def targets_text(results: list[PhaseResult]) -> str:
-    """Pass/miss per target for every row, as a markdown list."""
+def targets_text(summaries: Sequence[Summary]) -> str:
+    """PASS/MISS per target for ours (and before), per mode and burst size, as a markdown list."""
     lines = []
-    for r in results:
-        if r.error:
-            lines.append(f"- **{r.mode} / {r.app}**: run failed ({r.error})")
+    for s in summaries:
+        if s.app not in ("ours", "before"):
             continue
-        marks = [f"{'PASS' if ok else 'MISS'} {what} ({value})" for what, ok, value in targets(r)]
-        lines.append(f"- **{r.mode} / {r.app}**: " + "; ".join(marks))
+        if not s.ok:
+            lines.append(f"- **{s.mode}, {s.n}, {s.app}**: every round failed")
+            continue
+        marks = [f"{'PASS' if ok else 'MISS'} {what} ({value})" for what, ok, value in targets(s)]
+        lines.append(f"- **{s.mode}, {s.n}, {s.app}**: " + "; ".join(marks))
     return "\n".join(lines)
 
 
@@ -171,21 +354,26 @@ def load_average() -> str:
         return "?"
 
 
-def code_under_test() -> str:
-    """The commit the app ran from, and whether bot/ had uncommitted changes."""
+def code_under_test(checkout: Path | None = None) -> str:
+    """The commit a checkout is at, and whether its bot/ had uncommitted changes."""
+    where = {"cwd": checkout} if checkout is not None else {}
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            **where,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "bot"], capture_output=True, text=True
+            ["git", "status", "--porcelain", "--", "bot"], capture_output=True, text=True, **where
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"{commit}" + (" with uncommitted changes in bot/" if dirty else "")
 
 
-def machine(load_before: str) -> dict[str, str]:
+def machine(load_before: str, before: Path | None = None) -> dict[str, str]:
     """What this ran on: CPUs, CPU model, memory, Python and library versions, date, load."""
     model = "unknown"
     memory = "unknown"
@@ -209,7 +397,7 @@ def machine(load_before: str) -> dict[str, str]:
     libs = ", ".join(
         f"{name} {version(name)}" for name in ("slack_bolt", "slack_sdk", "aiohttp", "httpx")
     )
-    return {
+    facts = {
         "CPUs (nproc)": str(cpus),
         "CPU model": model,
         "memory": memory,
@@ -218,32 +406,61 @@ def machine(load_before: str) -> dict[str, str]:
         "libraries": libs,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load average (1 min) before / after the run": f"{load_before} / {load_average()}",
-        "code under test": code_under_test(),
+        "code under test (ours)": code_under_test(),
     }
+    if before is not None:
+        facts["code under test (before)"] = code_under_test(before)
+    return facts
 
 
-def details(results: list[PhaseResult]) -> str:
-    """Per-row facts behind the table: send spread, ack failures, auth.test calls, run time."""
+def details(summaries: Sequence[Summary]) -> str:
+    """Per (mode, N, app): each round's p99, ready, RSS, send spread, failures, run time."""
     lines = []
-    for r in results:
-        if r.error:
+    for s in summaries:
+        if not s.ok:
             continue
-        problems = Counter(q.ack_problem for q in r.requests if q.ack_problem)
-        late = sum(1 for q in r.requests if q.ack_seconds is not None and q.ack_seconds > 3)
+        p99s = ", ".join(_ms(p.ack_percentile(99)) for p in s.ok)
+        phases = [p.phase_seconds for p in s.ok]
         parts = [
-            f"requests left over {r.send_spread * 1000:.0f} ms",
-            f"app used {r.cpu_seconds:.2f} s of CPU from the burst to the last reply",
-            "Slack Web API calls during the burst: "
-            + (", ".join(f"{m} ×{c}" for m, c in sorted(r.api_calls.items())) or "none"),
-            f"phase took {r.phase_seconds:.1f} s",
+            f"ack p99 per round {p99s}",
+            f"ready {_ms(s.ready)}",
+            f"RSS peak {(s.peak_rss_kb or 0) * 1024 / 1e6:.0f} MB",
+            f"requests left over {statistics.median(p.send_spread for p in s.ok) * 1000:.0f} ms",
+            f"a phase took {statistics.median(phases):.1f} s",
         ]
+        if s.dials:
+            finals = min(p.finals for p in s.ok)
+            if finals < s.n:
+                parts.append(
+                    f"worst round: {finals}/{s.n} final replies before the phase cap "
+                    "(CPU per dial counts up to the cap)"
+                )
+            api = Counter[str]()
+            for p in s.ok:
+                api.update(p.api_calls)
+            if api:
+                parts.append(
+                    "Slack Web API calls during the bursts: "
+                    + ", ".join(f"{m} ×{c}" for m, c in sorted(api.items()))
+                )
+        late = sum(
+            1
+            for p in s.ok
+            for q in p.requests
+            if q.ack_seconds is not None and q.ack_seconds > ACK_DEADLINE
+        )
         if late:
-            parts.append(f"{late} acked but after 3 s")
+            parts.append(f"{late} acked but after 3 s (all rounds)")
+        problems = Counter(q.ack_problem for p in s.ok for q in p.requests if q.ack_problem)
         if problems:
             parts.append(
-                "not acked: " + ", ".join(f"{count}× {what}" for what, count in problems.items())
+                "not acked (all rounds): "
+                + ", ".join(f"{count}× {what}" for what, count in problems.items())
             )
-        lines.append(f"- {r.mode} / {r.app}: " + "; ".join(parts))
+        failed = [p for p in s.phases if p.error]
+        if failed:
+            parts.append("failed rounds: " + "; ".join(f"{p.round}: {p.error}" for p in failed))
+        lines.append(f"- {s.mode}, {s.n}, {s.app}: " + "; ".join(parts))
     return "\n".join(lines)
 
 
@@ -254,11 +471,26 @@ KEEP_MARKER = (
 HOW_MEASURED = """\
 How it is measured (all on loopback, nothing leaves the machine):
 
-- Each row starts a fresh app process (ours: `python -m bot`; baseline: `bench/baseline_app.py`)
-  with a fresh fake PBX (`tests/fakes/pbx.py`, latency as above), fake Slack Web API and
-  response_url catcher (`tests/fakes/slack.py`) and, in Socket Mode, the fake Socket Mode server
-  (`tests/fakes/socket_mode.py`). N users are linked before start (ours: straight into SQLite;
-  baseline: `BASELINE_LINKS`); rate budgets are set far above N. One `/dial help` warms the app up.
+- **Rounds.** Each round runs every app at every burst size in every mode, one phase at a time,
+  the apps' order rotated from round to round, so that whatever else the machine is doing hits
+  every app alike. Each figure in the tables is the median of that app's rounds (with an even
+  number of rounds, the mean of the middle two); the counts are the worst round's. The baseline
+  runs in every round up to `--baseline-once-above` (default 200) and only in the first round
+  above it, as each of its phases waits out the whole phase cap: see "rounds".
+- **Apps.** *ours* is `python -m bot` from this checkout; *before* (with `--before DIR`) is
+  `python -m bot` started in another checkout with `PYTHONPATH=DIR`, so its own code runs
+  (e.g. a `git worktree` of the commit before a change); *baseline* is `bench/baseline_app.py`,
+  `/dial` written the way Bolt's getting-started guide reads; *floor* is `bench/floor_app.py`,
+  a bare aiohttp server (same listen backlog as ours) that checks the Slack signature with
+  slack_sdk's `SignatureVerifier` and answers `200` at once: what any app must spend on a
+  request on this machine under this load. The floor is HTTP only: there is no floor for Socket
+  Mode.
+- **Each phase** starts a fresh app process with a fresh fake PBX (`tests/fakes/pbx.py`, latency
+  as above), fake Slack Web API and response_url catcher (`tests/fakes/slack.py`) and, in Socket
+  Mode, the fake Socket Mode server (`tests/fakes/socket_mode.py`). N users are linked before
+  start (ours and before: straight into SQLite, by each checkout's own `bench.run.write_links`;
+  baseline: `BASELINE_LINKS`); rate budgets are set far above N. One `/dial help` warms the app
+  up, then N `/dial` from N users go out at once.
 - **HTTP**: N signed `/dial` form posts fired at once from a separate load process (raw asyncio
   sockets, one connection each, so the fakes' threads and the client's own overhead stay out of
   the numbers). **ack** = time from opening the connection to a complete `200` response; a non-200
@@ -267,15 +499,20 @@ How it is measured (all on loopback, nothing leaves the machine):
   time from each envelope's actual send to its envelope ack arriving (`FakeSocketMode.ack_latency`);
   no ack within 10 s is "never".
 - **acked ≤3 s** is what Slack needs; later or failed acks show the user `operation_timeout`.
+- **ack p99 ÷ floor's** = the median of ours' (or before's) p99 over the median of the floor's,
+  both from the same rounds.
 - **final** = time from the request to the first post on its response_url; the phase waits for all
-  of them for at most the phase timeout, then the app is stopped (ours: SIGTERM; baseline: SIGKILL).
-- **calls placed** = users the fake PBX placed at least one call for; **duplicates** = users it
-  placed more than one call for.
-- **ready** = process start to the "ready:" log line (ours) or to the port accepting / the
-  WebSocket connecting (baseline). **RSS** = VmRSS from /proc: idle after warm-up, and the peak of
-  samples taken every 50 ms from the burst to the last reply.
-- Percentiles are nearest-rank over all N requests; a request that never got a (successful)
-  ack or final reply ranks last, so a "never" p99 means more than 1% never got one.
+  of them for at most the phase cap (`--phase-timeout`, default 30 s, from the burst), then the
+  app is stopped (ours: SIGTERM; baseline and floor: SIGKILL).
+- **placed once / duplicates** = users the fake PBX placed exactly one call for / more than one.
+- **CPU per dial** = the app process's user + system CPU time (from /proc) from the burst to the
+  last final reply (the floor: to the last ack; an app that misses replies: to the phase cap),
+  divided by N.
+- Percentiles are nearest-rank over all N requests of a round; a request that never got a
+  (successful) ack or final reply ranks last, so a "never" p99 means more than 1% never got one.
+  Under "Details": each round's p99, the median time to ready (process start to the "ready:"
+  log line, or to the port accepting / the WebSocket connecting) and the median peak RSS
+  (VmRSS sampled every 50 ms during the burst).
 """
 
 WHY_BASELINE = """\
@@ -286,43 +523,65 @@ Why the baseline misses (the traps DESIGN.md warns about, measured):
   once, 5 more ~2 s later, then the 3 s deadline has passed for everyone else.
 - Bolt waits at most 3 s for `ack()`; past that the dispatch gives up (HTTP: an error response or
   none; Socket Mode: no envelope ack) while the listener is still queued. It runs later anyway,
-  so the PBX keeps placing calls for requests Slack already showed as failed. "calls placed"
-  is whatever it got through before the phase timeout killed it.
+  so the PBX keeps placing calls for requests Slack already showed as failed. "placed once"
+  is whatever it got through before the phase cap killed it.
 - HTTP mode adds `app.start()`'s single-threaded `http.server` (listen backlog 5): requests queue
   behind each other's 3 s ack wait and most clients time out before they are even read.
 """
 
 
+APP_MODES = {"http": "HTTP mode", "socket": "Socket Mode"}
+APP_WORDS = {
+    "ours": "our app (*ours*)",
+    "before": "our app from another checkout (*before*)",
+    "floor": "a floor that checks the signature and answers at once (*floor*, HTTP only)",
+    "baseline": "a baseline written the way Bolt's getting-started guide reads (*baseline*)",
+}
+
+
 def markdown(
-    results: list[PhaseResult], command: str, elapsed: float, load_before: str, kept: str
+    results: Sequence[PhaseResult],
+    command: str,
+    elapsed: float,
+    load_before: str,
+    kept: str,
+    before: Path | None = None,
 ) -> str:
-    """BENCHMARKS.md: the table, targets, machine, command and notes; `kept` is appended."""
-    facts = "\n".join(f"- {name}: {value}" for name, value in machine(load_before).items())
-    n = results[0].n if results else 0
+    """BENCHMARKS.md: the tables, targets, machine, command and notes; `kept` is appended."""
+    summaries = summarize(results)
+    facts = "\n".join(f"- {name}: {value}" for name, value in machine(load_before, before).items())
+    sizes = ", ".join(str(n) for n in sorted({r.n for r in results})) or "?"
+    rounds = max((r.round for r in results), default=0)
     latency = results[0].latency if results else 0.0
-    return f"""# Benchmarks: N concurrent `/dial` against a slow PBX
+    modes = " and ".join(
+        APP_MODES[m] for m in ("http", "socket") if any(r.mode == m for r in results)
+    )
+    rounds_text = "1 round" if rounds == 1 else f"{rounds} interleaved rounds"
+    present = {r.app for r in results}
+    apps = ", ".join(APP_WORDS[app] for app in APP_ORDER if app in present) or "no app"
+    return f"""# Benchmarks: bursts of concurrent `/dial` against a slow PBX
 
 Generated by `python -m bench` (see `bench/`); refresh it by running the command again from the
-repository root with the project's virtualenv active. It starts our app and a baseline written
-the way Bolt's getting-started guide reads (`bench/baseline_app.py`), in HTTP mode and in Socket
-Mode, and fires {n} concurrent `/dial` from {n} linked users at each, against a fake PBX that
-takes {latency:g} s to answer.
+repository root with the project's virtualenv active. In {rounds_text} it fires
+bursts of {sizes} concurrent `/dial` from as many linked users, in {modes}, at: {apps}; against
+a fake PBX that takes {latency:g} s to answer. Figures are medians across rounds.
 
 ```
 {command}
 ```
 
-{table(results)}
+{tables(summaries)}
 
-Targets (N={n}, PBX {latency:g} s; reported, not asserted):
+Targets (issue 16's Done-when, set for a burst of 500 against a 2 s PBX; shown for every size;
+reported, not asserted):
 
-{targets_text(results)}
+{targets_text(summaries)}
 
-Details:
+Details (medians across rounds unless marked):
 
-{details(results)}
+{details(summaries)}
 
-Machine (whole run took {elapsed:.0f} s):
+Machine (whole run took {elapsed / 60:.1f} min):
 
 {facts}
 

@@ -1,9 +1,12 @@
-"""Run the benchmark: both apps, HTTP and Socket Mode, N concurrent /dial against a slow PBX."""
+"""Run the benchmark: interleaved rounds of bursts of concurrent /dial, every app, both modes."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -12,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench import report
-from bench.apps import AppUnderTest, BaselineApp, OurApp, RssSampler, read_rss_kb
+from bench.apps import AppUnderTest, BaselineApp, FloorApp, OurApp, RssSampler, read_rss_kb
 from bench.load import (
     HttpLoad,
     Request,
@@ -38,6 +41,12 @@ IDLE_SETTLE_SECONDS = 1.0
 START_TIMEOUT = 20.0
 REQUEST_TIMEOUT = 10.0
 COMMAND = "python -m bench"
+DEFAULT_SIZES = "200,500"
+DEFAULT_ROUNDS = 5
+DEFAULT_APPS = "ours,baseline,floor"
+DEFAULT_PHASE_TIMEOUT = 30.0
+DEFAULT_BASELINE_ONCE_ABOVE = 200
+APPS = ("ours", "before", "floor", "baseline")
 
 
 def users(n: int) -> list[tuple[str, str]]:
@@ -58,6 +67,26 @@ def write_links(db_path: str, linked: list[tuple[str, str]]) -> None:
             store.links.set(user, extension, ADMIN)
     finally:
         store.close()
+
+
+def write_links_in(checkout: Path, db_path: str, linked: list[tuple[str, str]]) -> None:
+    """Link every user with another checkout's own store code, so its schema is the one it knows.
+
+    Every checkout since the benchmark was added has `bench.run.write_links(db_path, linked)`.
+    """
+    script = "import json, sys\nfrom bench.run import write_links\n"
+    script += "write_links(sys.argv[1], json.load(sys.stdin))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script, db_path],
+        input=json.dumps(linked),
+        cwd=checkout,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(checkout)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"linking users in {checkout} failed: {done.stderr.strip()[-500:]}")
 
 
 def env_for(mode: str, pbx: FakePbx, slack: FakeSlack, db_path: str, port: int) -> dict[str, str]:
@@ -116,24 +145,33 @@ def run_phase(
     phase_timeout: float,
     workdir: Path,
     http_load: HttpLoad | None = None,
+    before: Path | None = None,
+    round_number: int = 1,
 ) -> report.PhaseResult:
     """Start one app in one mode, fire N concurrent /dial, measure, stop it."""
-    result = report.PhaseResult(mode=mode, app=app_name, n=n, latency=latency)
+    result = report.PhaseResult(mode=mode, app=app_name, n=n, latency=latency, round=round_number)
     began = time.monotonic()
     linked = users(n)
     with fakes(mode, latency) as (pbx, slack, fake_socket):
         for user, _ in linked:
             slack.add_user(user)
         port = free_port()
-        db_path = str(workdir / f"{mode}-{app_name}.db")
+        name = f"{mode}-{app_name}-{n}-{round_number}"
+        db_path = str(workdir / f"{name}.db")
         env = env_for(mode, pbx, slack, db_path, port)
         app: AppUnderTest
         if app_name == "ours":
             write_links(db_path, linked)
             app = OurApp(env)
+        elif app_name == "before":
+            assert before is not None
+            write_links_in(before, db_path, linked)
+            app = OurApp(env, before)
+        elif app_name == "floor":
+            app = FloorApp(env, workdir / f"{name}.log")
         else:
             env["BASELINE_LINKS"] = ",".join(f"{user}={ext}" for user, ext in linked)
-            app = BaselineApp(env, workdir / f"{mode}-{app_name}.log")
+            app = BaselineApp(env, workdir / f"{name}.log")
         try:
             app.start(fake_socket, port, START_TIMEOUT)
             result.ready_seconds = app.ready_seconds
@@ -150,12 +188,15 @@ def run_phase(
                 else:
                     assert http_load is not None
                     burst = http_load.burst(url, SIGNING_SECRET, requests, REQUEST_TIMEOUT)
-                collect_finals(slack, requests, burst_started + phase_timeout)
-                time.sleep(0.5)  # room for a stray second call to show up
+                if result.dials:
+                    collect_finals(slack, requests, burst_started + phase_timeout)
+                sampler.mark_cpu()
+                if result.dials:
+                    time.sleep(0.5)  # room for a stray second call to show up
             result.requests = requests
             result.send_spread = burst.send_spread
             result.peak_rss_kb = max(sampler.peak_kb, result.idle_rss_kb or 0)
-            result.cpu_seconds = sampler.cpu_seconds
+            result.cpu_seconds = sampler.cpu_marked or 0.0
             result.calls = calls_per_extension(pbx)
             result.api_calls = Counter(call.method for call in list(slack.api_calls))
         except Exception as error:
@@ -167,24 +208,94 @@ def run_phase(
     return result
 
 
+def schedule(
+    rounds: int,
+    sizes: list[int],
+    modes: list[str],
+    apps: list[str],
+    baseline_once_above: int,
+) -> list[tuple[int, int, str, str]]:
+    """Every phase in the order it runs: (round, N, mode, app).
+
+    Within each (round, N, mode) the apps take turns, their order rotated by one each round, so
+    whatever else the machine is doing hits every app alike. The floor runs in HTTP mode only;
+    the baseline, whose every phase waits out the phase cap, runs above `baseline_once_above`
+    in the first round only.
+    """
+    phases = []
+    for round_number in range(1, rounds + 1):
+        shift = (round_number - 1) % len(apps) if apps else 0
+        turn = apps[shift:] + apps[:shift]
+        for n in sizes:
+            for mode in modes:
+                for app in turn:
+                    if app == "floor" and mode != "http":
+                        continue
+                    if app == "baseline" and n > baseline_once_above and round_number > 1:
+                        continue
+                    phases.append((round_number, n, mode, app))
+    return phases
+
+
+def _sizes(text: str) -> list[int]:
+    """Burst sizes from "200,500" (the argparse type for --n)."""
+    try:
+        sizes = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of sizes: {text!r}") from None
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError(f"burst sizes must be 1 or more: {text!r}")
+    return sizes
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
-        prog=COMMAND, description="N concurrent /dial against our app and a Bolt-guide baseline."
+        prog=COMMAND,
+        description="Bursts of concurrent /dial against our app, a Bolt-guide baseline and a "
+        "signature-checking floor, in interleaved rounds.",
     )
-    parser.add_argument("--n", type=int, default=200, help="concurrent users (default 200)")
+    parser.add_argument(
+        "--n",
+        type=_sizes,
+        default=_sizes(DEFAULT_SIZES),
+        help=f"burst sizes, comma-separated (default {DEFAULT_SIZES})",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=DEFAULT_ROUNDS,
+        help=f"interleaved rounds; figures are medians across them (default {DEFAULT_ROUNDS})",
+    )
     parser.add_argument("--latency", type=float, default=2.0, help="PBX latency, s (default 2)")
     parser.add_argument(
         "--modes", default="http,socket", help="comma-separated: http, socket (default both)"
     )
     parser.add_argument(
-        "--apps", default="ours,baseline", help="comma-separated: ours, baseline (default both)"
+        "--apps",
+        default=DEFAULT_APPS,
+        help=f"comma-separated: ours, baseline, floor (default {DEFAULT_APPS})",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="also run `python -m bot` from this checkout (e.g. a git worktree of an older "
+        "commit) as app 'before', in the same rounds",
     )
     parser.add_argument(
         "--phase-timeout",
         type=float,
-        default=60.0,
-        help="cap on one app's burst and replies, s (default 60)",
+        default=DEFAULT_PHASE_TIMEOUT,
+        help=f"cap on one phase's burst and replies, s (default {DEFAULT_PHASE_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--baseline-once-above",
+        type=int,
+        default=DEFAULT_BASELINE_ONCE_ABOVE,
+        metavar="N",
+        help="run the baseline in the first round only for bursts above N "
+        f"(default {DEFAULT_BASELINE_ONCE_ABOVE}): each of its phases waits out the cap",
     )
     parser.add_argument(
         "--output",
@@ -197,61 +308,90 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def command_line(args: argparse.Namespace) -> str:
     """The command that reproduces this run."""
     parts = [COMMAND]
-    if args.n != 200:
-        parts.append(f"--n {args.n}")
+    sizes = ",".join(str(n) for n in args.n)
+    if sizes != DEFAULT_SIZES:
+        parts.append(f"--n {sizes}")
+    if args.rounds != DEFAULT_ROUNDS:
+        parts.append(f"--rounds {args.rounds}")
     if args.latency != 2.0:
         parts.append(f"--latency {args.latency:g}")
     if args.modes != "http,socket":
         parts.append(f"--modes {args.modes}")
-    if args.apps != "ours,baseline":
+    if args.apps != DEFAULT_APPS:
         parts.append(f"--apps {args.apps}")
-    if args.phase_timeout != 60.0:
+    if args.before is not None:
+        parts.append(f"--before {args.before}")
+    if args.phase_timeout != DEFAULT_PHASE_TIMEOUT:
         parts.append(f"--phase-timeout {args.phase_timeout:g}")
+    if args.baseline_once_above != DEFAULT_BASELINE_ONCE_ABOVE:
+        parts.append(f"--baseline-once-above {args.baseline_once_above}")
     return " ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every mode × app phase, print the table and refresh BENCHMARKS.md."""
+    """Run every round × size × mode × app phase, print the tables and refresh BENCHMARKS.md."""
     args = parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     apps = [a.strip() for a in args.apps.split(",") if a.strip()]
-    if not set(modes) <= {"http", "socket"} or not set(apps) <= {"ours", "baseline"}:
-        print("--modes takes http,socket and --apps takes ours,baseline", file=sys.stderr)
+    if not set(modes) <= {"http", "socket"} or not set(apps) <= {"ours", "baseline", "floor"}:
+        print("--modes takes http,socket and --apps takes ours,baseline,floor", file=sys.stderr)
         return 2
+    if args.rounds < 1:
+        print("--rounds takes 1 or more", file=sys.stderr)
+        return 2
+    before: Path | None = None
+    if args.before is not None:
+        before = args.before.resolve()
+        if not (before / "bot" / "__main__.py").is_file():
+            print(f"--before {args.before}: no bot/__main__.py there", file=sys.stderr)
+            return 2
+        apps.insert(apps.index("ours") + 1 if "ours" in apps else 0, "before")
+    phases = schedule(args.rounds, args.n, modes, apps, args.baseline_once_above)
     results = []
     load_before = report.load_average()
     started = time.monotonic()
     http_load = HttpLoad() if "http" in modes else None
     try:
         with tempfile.TemporaryDirectory(prefix="dialer-bench-") as tmp:
-            for mode in modes:
-                for app in apps:
-                    print(
-                        f"… {mode} / {app}: {args.n} concurrent /dial, PBX {args.latency:g} s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    result = run_phase(
-                        mode, app, args.n, args.latency, args.phase_timeout, Path(tmp), http_load
-                    )
-                    results.append(result)
+            for index, (round_number, n, mode, app) in enumerate(phases, 1):
+                print(
+                    f"… [{index}/{len(phases)}, {time.monotonic() - started:.0f} s] round "
+                    f"{round_number}/{args.rounds}, {mode}, {app}: {n} concurrent /dial, "
+                    f"PBX {args.latency:g} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                result = run_phase(
+                    mode,
+                    app,
+                    n,
+                    args.latency,
+                    args.phase_timeout,
+                    Path(tmp),
+                    http_load,
+                    before,
+                    round_number,
+                )
+                results.append(result)
     finally:
         if http_load is not None:
             http_load.close()
     elapsed = time.monotonic() - started
     command = command_line(args)
+    summaries = report.summarize(results)
     print()
-    print(report.table(results))
+    print(report.tables(summaries))
     print()
-    print(report.targets_text(results))
+    print(report.targets_text(summaries))
     print()
-    print(report.details(results))
+    print(report.details(summaries))
     print(
         f"\nwhole run: {elapsed:.0f} s; load average before/after: {load_before}/"
         f"{report.load_average()}; reproduce with: {command}"
     )
     if args.output != "-":
         kept = report.kept_notes(args.output)
-        Path(args.output).write_text(report.markdown(results, command, elapsed, load_before, kept))
+        text = report.markdown(results, command, elapsed, load_before, kept, before)
+        Path(args.output).write_text(text)
         print(f"wrote {args.output}")
     return 0
