@@ -68,3 +68,15 @@ def m005_owners(db: sqlite_utils.Database) -> None:
         {"owner": str, "pid": int, "host": str, "started_at": float, "heartbeat_at": float},
         pk="owner",
     )
+
+
+@migrations()
+def m006_caller_answers(db: sqlite_utils.Database) -> None:
+    """The caller's answer to "did it ring?" on each placed call (pruned with its row), and
+    when each admin was last told about an extension that did not ring (once an hour)."""
+    db["calls"].add_column("answer", str)
+    db["calls"].add_column("answered_at", float)
+    db.execute("CREATE INDEX calls_answers ON calls (answer, at) WHERE answer IS NOT NULL")
+    db["admin_notices"].create(
+        {"extension": str, "admin_id": str, "told_at": float}, pk=("extension", "admin_id")
+    )
