@@ -32,6 +32,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bot.domain.answers import CallerAnswer
 from bot.domain.outcomes import OUTCOMES, Outcome
 from bot.domain.rates import Rate
 
@@ -46,6 +47,9 @@ REPLY_METHODS = ("response_url", "views.update", "views.publish", "chat.postMess
 PBX_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 #: Slack gives an ack 3 seconds; most should take a few milliseconds.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+#: Where calls are placed (bot.services.dialing.Surface, the audit log's `surface` column):
+#: callers' answers start at 0 under each, so a rate() alert sees the first one.
+ANSWER_SURFACES = ("slash", "shortcut", "choice", "modal", "home", "workflow")
 
 
 class BudgetLedger(Protocol):
@@ -102,6 +106,16 @@ class Metrics:
         )
         for method in REPLY_METHODS:
             self.slack_failures.labels(method=method)
+        self.caller_answers = Counter(
+            f"{PREFIX}_caller_answers",
+            "Callers' answers to 'did it ring?' (a changed answer counts again), by answer and "
+            "the surface the call was placed from.",
+            ["answer", "surface"],
+            registry=registry,
+        )
+        for answer in CallerAnswer:
+            for surface in ANSWER_SURFACES:
+                self.caller_answers.labels(answer=answer.value, surface=surface)
 
     def watch_pbx_budget(self, ledger: BudgetLedger, rate: Rate) -> None:
         """Report the PBX budget (DIALER_PBX_RATE) and what is left of it, read at each scrape."""
@@ -128,6 +142,11 @@ class Metrics:
     def pbx_answered(self, outcome: Outcome, seconds: float) -> None:
         """Time one request to the PBX, by how it ended."""
         self.pbx_seconds.labels(outcome=outcome.value).observe(seconds)
+
+    def caller_answered(self, answer: CallerAnswer, surface: str) -> None:
+        """Count one caller's answer (new or changed) by answer and the call's surface."""
+        surface = surface if surface in ANSWER_SURFACES else "other"
+        self.caller_answers.labels(answer=answer.value, surface=surface).inc()
 
     def pbx_paused(self) -> None:
         """Count one 429 from the PBX that paused dialing."""

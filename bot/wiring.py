@@ -23,6 +23,7 @@ from bot.pbx import WebFonesClient
 from bot.services.acks import AckGate
 from bot.services.dialing import DialService
 from bot.services.linking import Directory, LinkService
+from bot.services.receipts import ReceiptService
 from bot.slack.admins import LOOKUP_SECONDS, AdminDirectory
 from bot.slack.app import DialerApp, create_app
 from bot.slack.deps import Deps
@@ -131,6 +132,7 @@ def build(
     )
     directory = SlackDirectory(client, timeout=LOOKUP_SECONDS)
     links = LinkService(db, region=settings.default_region, directory=directory)
-    deps = Deps(settings, dialing, links, admins, home, client)
+    receipts = ReceiptService(settings, db, metrics)
+    deps = Deps(settings, dialing, links, admins, home, client, receipts)
     app = create_app(deps, identity=identity, metrics=metrics, db=db, acks=acks)
     return Components(settings, store, db, pbx, metrics, identity, dialing, links, app)

@@ -16,6 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import wiring
 from bot.config import SettingsError, load_settings
+from bot.domain.answers import CallerAnswer
 from bot.domain.outcomes import Kind, Outcome
 from bot.domain.rates import Rate
 from bot.metrics import REPLY_METHODS, Metrics, serve_metrics, slack_call_failed
@@ -367,8 +368,9 @@ def test_the_reference_names_every_metric_and_label_value() -> None:
     metrics = Metrics()
     metrics.watch_pbx_budget(Store(":memory:").calls, Rate(1000, 900))
     names = [family.name for family in metrics.registry.collect()]
-    assert len(names) == 8
+    assert len(names) == 9
     values = [s.value for s in Surface] + list(REPLY_METHODS) + [k.value for k in Kind]
+    values += [answer.value for answer in CallerAnswer]
     values += [o.value for o in Outcome if o not in (Outcome.PENDING, Outcome.INTERRUPTED)]
     values += ["command", "shortcut", "action", "view", "event", "other"]
     missing = [n for n in names + values if f"`{n}" not in doc]

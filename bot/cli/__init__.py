@@ -1,4 +1,4 @@
-"""Operator commands: `python -m bot check`, `python -m bot links import|export`.
+"""Operator commands: `python -m bot check`, `python -m bot links import|export`, `report`.
 
 `main(argv)` parses the words after `python -m bot` and answers the exit status: 0 done,
 1 a check failed or the import file has bad rows (nothing changed), 2 a usage or setup error.
@@ -19,11 +19,12 @@ from bot import logs
 from bot.cli.check import run_check
 from bot.cli.common import CliError, Env, safe, secrets
 from bot.cli.links import run_export, run_import
+from bot.cli.report import DEFAULT_DAYS, FORMATS, days, run_report
 
 PROG = "python -m bot"
 DISTRIBUTION = "webfones-slack-dialer"
 #: The first words that mean "run an operator command" rather than "run the bot".
-COMMANDS = frozenset({"check", "links"})
+COMMANDS = frozenset({"check", "links", "report"})
 
 DESCRIPTION = """\
 Operator commands for the WebFones Slack Dialer. Run without a command,
@@ -52,6 +53,12 @@ any is bad (malformed ID or email, extension not 2 to 8 digits, wrong number of
 columns, a user listed twice, an email nobody has), nothing is changed and the
 exit status is 1, unless --skip-bad. Links are written with linked_by "import".
 Needs DIALER_DB, and SLACK_BOT_TOKEN when the file has emails."""
+
+REPORT_HELP = """\
+Print, from the audit log (DIALER_DB) alone, the calls of the last N days: calls
+per day (UTC), the outcome mix, the callers' answers to "did it ring?" on placed
+calls (connected, didnt_ring, no_answer, none), and "didn't ring" answers by
+extension with the last time. Needs no Slack token and no PBX."""
 
 EXPORT_HELP = """\
 Write every link as CSV (header user_id,extension), sorted by extension, to FILE
@@ -87,6 +94,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_check(commands, common)
     _add_links(commands, common)
+    _add_report(commands, common)
     return parser
 
 
@@ -135,6 +143,28 @@ def _add_links(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "file", metavar="FILE", nargs="?", default="-", help="where to write ('-' or none: stdout)"
     )
     dump.set_defaults(run=run_export)
+
+
+def _add_report(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The `report` command."""
+    report = commands.add_parser(
+        "report",
+        help="calls, outcomes, callers' answers and 'didn't ring' by extension",
+        description=REPORT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    report.add_argument(
+        "--days",
+        type=days,
+        default=DEFAULT_DAYS,
+        metavar="N",
+        help=f"the last N days (default {DEFAULT_DAYS})",
+    )
+    report.add_argument(
+        "--format", choices=FORMATS, default="table", help="table (default), csv or json"
+    )
+    report.set_defaults(run=run_report)
 
 
 def _logging(verbose: bool, env: Env) -> None:

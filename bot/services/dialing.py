@@ -81,6 +81,8 @@ class Answer:
     facts: Facts
     #: The audit destination: E.164 ("+15808675309") or extension digits; None when unread.
     destination: str | None = None
+    #: The call's audit row, once a slot was reserved: a placed call's receipt names it.
+    call_id: int | None = None
 
     @property
     def placed(self) -> bool:
@@ -410,7 +412,7 @@ class DialService:
                 # everyone else's ack. The ack itself never waits for the PBX.
                 await _ack_sent()
                 await self.acks.after_acks()
-                answer = await self._place(started)
+                answer = replace(await self._place(started), call_id=started.call_id)
             return answer
         finally:
             if task is not None:

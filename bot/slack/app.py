@@ -27,6 +27,7 @@ from bot.slack.listeners import (
     home,
     link_requests,
     modal,
+    receipts,
     shortcut,
     workflow,
 )
@@ -35,7 +36,17 @@ from bot.slack.text import callers
 from bot.store.runner import StoreRunner
 
 #: Every listener module; each attaches its handlers with register(app, deps).
-LISTENERS = (dial, shortcut, actions, modal, home, dial_link, link_requests, workflow)
+LISTENERS = (
+    dial,
+    shortcut,
+    actions,
+    modal,
+    home,
+    dial_link,
+    link_requests,
+    workflow,
+    receipts,
+)
 
 log = logging.getLogger(__name__)
 

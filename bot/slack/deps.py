@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.services.dialing import DialService
 from bot.services.linking import LinkService
+from bot.services.receipts import ReceiptService
 from bot.slack.admins import AdminDirectory
 from bot.slack.home import HomePublisher
 
@@ -24,3 +25,5 @@ class Deps:
     home: HomePublisher
     #: The bot's own Web API client (its token): DMs and Home go out as the app.
     client: AsyncWebClient
+    #: Callers' answers on their calls' receipts, and the admins' notices.
+    receipts: ReceiptService

@@ -12,6 +12,7 @@ from bot.domain import outcomes
 from bot.domain.outcomes import Kind
 from bot.metrics import slack_call_failed
 from bot.services.dialing import Answer
+from bot.services.receipts import TOP_EXTENSIONS, WEEK_DAYS
 from bot.slack import views
 from bot.slack.admins import AdminDirectory
 from bot.slack.replies import words
@@ -54,6 +55,9 @@ class HomePublisher:
                 recent_failures=await self._db.run(
                     store.calls.recent_with_outcomes, FAILURE_OUTCOMES, limit=5
                 ),
+                didnt_ring=await self._db.run(
+                    store.answers.top_didnt_ring, days=WEEK_DAYS, limit=TOP_EXTENSIONS
+                ),
             )
         return views.home_view(link, calls, banner=self._banners.get(user_id), admin=admin)
 
@@ -90,3 +94,8 @@ class HomePublisher:
             return
         banner = words(answer) if user_id in self._banners else None
         await self.publish(user_id, banner)
+
+    async def refresh(self, user_id: str, banner: str | None = None) -> None:
+        """Refresh Home after a change it shows (an answer), if the user has opened it."""
+        if user_id in self._viewers:
+            await self.publish(user_id, banner)

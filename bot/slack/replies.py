@@ -16,6 +16,7 @@ from bot.domain.outcomes import Outcome
 from bot.metrics import slack_call_failed
 from bot.services.dialing import Answer
 from bot.slack import text, views
+from bot.slack.receipts import ReceiptCall, receipt_blocks
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,13 @@ def words(answer: Answer, *, plain: bool = False) -> str:
 
 
 def blocks_for(answer: Answer) -> list[dict[str, Any]] | None:
-    """Blocks to send with the words: a refusal for an unlinked user offers a next step."""
+    """Blocks to send with the words: a refusal for an unlinked user offers a next step, and a
+    placed call is a receipt that asks whether it rang."""
     if answer.outcome == Outcome.REFUSED_UNLINKED:
         return views.not_linked_blocks(words(answer))
+    receipt = ReceiptCall.of_answer(answer)
+    if receipt is not None:
+        return receipt_blocks(receipt, words(answer))
     return None
 
 
@@ -71,8 +76,8 @@ class ResponseUrlReplies:
         await reply(self._respond, words(answer), replace=self._replace)
 
     async def finished(self, answer: Answer) -> None:
-        """Show how the call went."""
-        await reply(self._respond, words(answer), replace=self._replace)
+        """Show how the call went (a placed call's receipt asks whether it rang)."""
+        await reply(self._respond, words(answer), replace=self._replace, blocks=blocks_for(answer))
 
 
 async def direct_message(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import outcomes
-from bot.domain.outcomes import Kind
+from bot.domain.answers import CallerAnswer, read_answer
+from bot.domain.outcomes import Kind, Outcome
 from bot.slack import text
 from bot.slack.text import admins as admin_text
 from bot.slack.text import callers
 from bot.slack.text import home as home_text
+from bot.slack.text import receipts as receipt_text
 from bot.slack.text.markup import destination_label
 from bot.store import CallRecord, Link
+from bot.store.answers import ExtensionTrouble
 
 DIAL_MODAL = "dial_modal"
 LINK_MODAL = "link_user_modal"
@@ -28,6 +31,12 @@ OPEN_DIAL_MODAL = "open_dial_modal"
 REDIAL = "redial"
 REQUEST_LINK = "request_link"
 OPEN_LINK_MODAL = "link_user_open"
+#: A receipt's answer buttons (their value: the call's audit row id) and Tell an admin.
+ANSWER_ACTIONS: dict[CallerAnswer, str] = {
+    answer: f"receipt_{answer.value}" for answer in CallerAnswer
+}
+ANSWER_OF: dict[str, CallerAnswer] = {action: answer for answer, action in ANSWER_ACTIONS.items()}
+TELL_ADMIN = "receipt_tell_admin"
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,8 @@ class AdminSummary:
 
     linked_users: int
     recent_failures: list[CallRecord]
+    #: The extensions callers said did not ring this week, most first.
+    didnt_ring: list[ExtensionTrouble] = field(default_factory=list)
 
 
 def _text(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
@@ -122,11 +133,12 @@ def home_view(
         )
     blocks += [{"type": "divider"}, _section("*Your last calls*")]
     if calls:
-        blocks += [_call_block(record) for record in calls[:10]]
+        blocks += [block for record in calls[:10] for block in _call_blocks(record)]
     else:
         blocks.append(_section(home_text.home_no_calls(linked=link is not None)))
     if admin is not None:
         blocks += _admin_blocks(admin)
+        blocks += didnt_ring_blocks(admin.didnt_ring)
     return {"type": "home", "blocks": blocks[:100]}
 
 
@@ -268,3 +280,63 @@ def dial_form_number(view: dict[str, Any]) -> str:
     """What the user typed in the dial modal's number field."""
     values = view.get("state", {}).get("values", {})
     return values.get(NUMBER_BLOCK, {}).get(NUMBER_INPUT, {}).get("value") or ""
+
+
+# --- call receipts ----------------------------------------------------------------------------
+
+
+def when(at: float) -> str:
+    """A moment as Slack shows it in the reader's own time zone (UTC as the fallback)."""
+    return _when(at)
+
+
+def answer_buttons(call_id: int, chosen: CallerAnswer | None = None) -> dict[str, Any]:
+    """The receipt's three answers for one call (the one given, if any, highlighted)."""
+    return {
+        "type": "actions",
+        "block_id": f"receipt_{call_id}",
+        "elements": [
+            _button(
+                label,
+                ANSWER_ACTIONS[answer],
+                str(call_id),
+                style="primary" if answer == chosen else None,
+            )
+            for answer, label in receipt_text.BUTTONS.items()
+        ],
+    }
+
+
+def tell_admin_button(call_id: int) -> dict[str, Any]:
+    """The one button a "didn't ring" answer offers: pass it on to the admins."""
+    return {
+        "type": "actions",
+        "block_id": f"receipt_tell_{call_id}",
+        "elements": [_button(receipt_text.TELL_AN_ADMIN, TELL_ADMIN, str(call_id))],
+    }
+
+
+def _call_blocks(record: CallRecord) -> list[dict[str, Any]]:
+    """A call on Home: its line (with the caller's answer), and the answers a placed one offers."""
+    block = _call_block(record)
+    answer = read_answer(record.answer or "")
+    if answer is not None:
+        block["text"]["text"] += receipt_text.home_answer(answer)
+    if record.outcome != Outcome.PLACED.value:
+        return [block]
+    if answer is None:
+        return [block, answer_buttons(record.id)]
+    if answer == CallerAnswer.DIDNT_RING:
+        return [block, tell_admin_button(record.id)]
+    return [block]
+
+
+def didnt_ring_blocks(troubles: list[ExtensionTrouble]) -> list[dict[str, Any]]:
+    """The admins' list of extensions that did not ring this week, with counts and last time."""
+    if not troubles:
+        return [_section(receipt_text.home_no_didnt_ring())]
+    lines = [
+        receipt_text.home_didnt_ring_line(t.extension, t.count, _when(t.last_at))
+        for t in troubles[:5]
+    ]
+    return [_section(receipt_text.HOME_DIDNT_RING_TITLE + "\n" + "\n".join(lines))]

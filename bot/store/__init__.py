@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from bot.store.answers import CallerAnswers
 from bot.store.claims import RequestClaims
 from bot.store.database import Database, Health, open_to_others
 from bot.store.errors import StoreBusy, StoreError, StoreFailed, WouldWait
@@ -26,6 +27,7 @@ __all__ = [
     "DUPLICATE_WINDOW_SECONDS",
     "CallLedger",
     "CallRecord",
+    "CallerAnswers",
     "Health",
     "Held",
     "Link",
@@ -55,6 +57,8 @@ class Store:
         self.calls = CallLedger(self.database, self.owner)
         self.claims = RequestClaims(self.database, self.owner)
         self.processes = Processes(self.database, self.owner)
+        #: Callers' answers to "did it ring?" and the admins' notices (bot.store.answers).
+        self.answers = CallerAnswers(self.database)
 
     @property
     def path(self) -> str:

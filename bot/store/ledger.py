@@ -45,6 +45,8 @@ class CallRecord:
     latency_ms: int | None
     detail: str | None
     typed: str | None = None
+    #: The caller's answer to "did it ring?" (bot.domain.answers), when they gave one.
+    answer: str | None = None
 
     @property
     def at_utc(self) -> str:
@@ -81,6 +83,7 @@ def _record(row: dict) -> CallRecord:
         latency_ms=row["latency_ms"],
         detail=row["detail"],
         typed=row.get("typed"),
+        answer=row.get("answer"),
     )
 
 

@@ -76,3 +76,15 @@ def m006_claim_owners(db: sqlite_utils.Database) -> None:
     that died before acting does not keep a resent request from being acted on elsewhere."""
     db["handled"].add_column("owner", str)
     db["handled"].add_column("done", int, not_null_default=1)
+
+
+@migrations()
+def m007_caller_answers(db: sqlite_utils.Database) -> None:
+    """The caller's answer to "did it ring?" on each placed call (pruned with its row), and
+    when each admin was last told about an extension that did not ring (once an hour)."""
+    db["calls"].add_column("answer", str)
+    db["calls"].add_column("answered_at", float)
+    db.execute("CREATE INDEX calls_answers ON calls (answer, at) WHERE answer IS NOT NULL")
+    db["admin_notices"].create(
+        {"extension": str, "admin_id": str, "told_at": float}, pk=("extension", "admin_id")
+    )

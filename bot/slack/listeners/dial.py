@@ -28,8 +28,8 @@ class SlashReplies:
         await self._ack(text=words(answer), response_type="ephemeral")
 
     async def finished(self, answer: Answer) -> None:
-        """Post the outcome through response_url."""
-        await reply(self._respond, words(answer))
+        """Post the outcome through response_url (a placed call's receipt asks if it rang)."""
+        await reply(self._respond, words(answer), blocks=blocks_for(answer))
 
 
 async def handle_dial(ack: AsyncAck, respond: AsyncRespond, command: dict, *, deps: Deps) -> None:

@@ -12,6 +12,7 @@ from bot.metrics import slack_call_failed
 from bot.services.dialing import Answer, CallRequest, Surface
 from bot.slack import views
 from bot.slack.deps import Deps
+from bot.slack.receipts import ReceiptCall, receipt_modal
 from bot.slack.replies import words
 from bot.slack.text import callers
 
@@ -37,11 +38,14 @@ class ModalReplies:
         await self._ack(response_action="update", view=views.result_modal(words(answer)))
 
     async def finished(self, answer: Answer) -> None:
-        """Show the outcome in the modal."""
+        """Show the outcome in the modal (a placed call's receipt asks whether it rang)."""
+        receipt = ReceiptCall.of_answer(answer)
+        if receipt is None:
+            view = views.result_modal(words(answer))
+        else:
+            view = receipt_modal(receipt, words(answer))
         try:
-            await self._client.views_update(
-                view_id=self._view_id, view=views.result_modal(words(answer))
-            )
+            await self._client.views_update(view_id=self._view_id, view=view)
         except Exception as error:
             slack_call_failed("views.update")
             log.warning("could not show the outcome in the modal: %s", type(error).__name__)
