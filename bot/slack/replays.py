@@ -117,7 +117,9 @@ class IgnoreRepeats(AsyncMiddleware):
         try:
             await self._db.run(self._db.store.claims.acted, *keys)
         except Exception as error:
-            log.warning("could not record a request as acted on: %s", type(error).__name__)
+            if not self._trouble:  # the store's trouble is logged once, as for claims
+                log.warning("could not record a request as acted on: %s", type(error).__name__)
+            self._trouble = True
 
     async def _claim(self, keys: list[str]) -> bool:
         """Claim the keys; when the database can't say, act (the listener answers for it)."""
