@@ -6,9 +6,12 @@ import asyncio
 import inspect
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.store import Store, WouldWait
+
+if TYPE_CHECKING:
+    from bot.store.pg.store import PgStore
 
 T = TypeVar("T")
 
@@ -22,7 +25,7 @@ class StoreRunner:
     A store whose methods are coroutines (PostgreSQL) is awaited directly: it never blocks.
     """
 
-    def __init__(self, store: Store, workers: int = 8) -> None:
+    def __init__(self, store: Store | PgStore, workers: int = 8) -> None:
         self.store = store
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 

@@ -24,7 +24,7 @@ class PgClaims(PgPart):
         inserting the same name waits for the first's transaction, then finds it taken. The
         names go in sorted, so two claims sharing names cannot deadlock.
         """
-        names = sorted({key, *more_keys})
+        names = sorted([key, *more_keys])  # a name given twice is a repeat, as on SQLite
         async with self._database.writing(wait=wait) as conn:
             now = self._now()
             await conn.execute("DELETE FROM handled WHERE at < %s", [now - keep_seconds])
