@@ -54,7 +54,12 @@ LATEST = len(MIGRATIONS)
 
 async def migrate(conn: AsyncConnection) -> int:
     """Apply the migrations not yet applied, in one transaction under the lock; answer the
-    version the database is at."""
+    version the database is at. Nothing is locked or written when none is missing (a
+    replica may start against a read-only standby, and say so on its first write)."""
+    current = await version(conn)
+    if current >= LATEST:
+        await conn.rollback()  # end the read's transaction (the connection may not autocommit)
+        return current
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
         await conn.execute(
@@ -63,15 +68,15 @@ async def migrate(conn: AsyncConnection) -> int:
         )
         cursor = await conn.execute("SELECT version FROM schema_migrations")
         applied = {row[0] for row in await cursor.fetchall()}
-        for version, (name, statements) in enumerate(MIGRATIONS, 1):
-            if version in applied:
+        for number, (name, statements) in enumerate(MIGRATIONS, 1):
+            if number in applied:
                 continue
             for statement in statements:
                 await conn.execute(statement)  # type: ignore[arg-type]  # constants above
             await conn.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", [version, name]
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", [number, name]
             )
-            applied.add(version)
+            applied.add(number)
         return max(applied, default=0)
 
 
