@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import phonenumbers
 
@@ -105,6 +105,48 @@ def url(*, trailing_slash: bool, example: str) -> Callable[[str], str]:
         return value + "/" if trailing_slash else value
 
     return parse
+
+
+#: libpq's key=value connection strings: `host=db.example user=dialer sslmode=require`.
+_CONNINFO = re.compile(r"\s*(\w+\s*=\s*('(\\.|[^'\\])*'|[^\s']+)\s*)+")
+
+
+def database_url(value: str) -> str:
+    """A PostgreSQL connection string: a postgresql:// (or postgres://) URL or libpq key=value.
+
+    The value is kept as typed (libpq reads it, sslmode and all); the refusal never repeats it,
+    since it may hold a password.
+    """
+    parts = urlsplit(value)
+    if parts.scheme in ("postgresql", "postgres"):
+        if not (parts.netloc or parts.path or parts.query):
+            raise Invalid(
+                "has no server in it: it should look like postgresql://dialer@db.example/dialer."
+            )
+        return value
+    if "://" not in value and _CONNINFO.fullmatch(value):
+        return value
+    raise Invalid(
+        "is not a PostgreSQL URL: it should look like postgresql://dialer@db.example/dialer "
+        "(or libpq's host=… dbname=… form)."
+    )
+
+
+def database_passwords(value: str | None) -> tuple[str, ...]:
+    """The password inside a connection string, as typed and decoded (to scrub it from logs)."""
+    if not value:
+        return ()
+    parts = urlsplit(value)
+    if parts.scheme in ("postgresql", "postgres"):
+        typed = parts.password
+        return tuple({typed, unquote(typed)}) if typed else ()
+    match = re.search(r"(?:^|\s)password\s*=\s*('(?:\\.|[^'\\])*'|[^\s']+)", value)
+    if not match:
+        return ()
+    typed = match[1]
+    if typed[0] == "'":
+        return (typed, re.sub(r"\\(.)", r"\1", typed[1:-1]))
+    return (typed,)
 
 
 def whole_number(upper: int) -> Callable[[str], int]:
@@ -337,6 +379,13 @@ class Settings:
         should="a file path",
         help="the SQLite file holding the links and the audit log",
     )
+    database_url: str | None = setting(
+        "DIALER_DATABASE_URL",
+        parse=database_url,
+        should="a PostgreSQL URL like postgresql://dialer@db.example/dialer",
+        help="PostgreSQL for replicas on several hosts (instead of DIALER_DB) when set",
+        secret=True,
+    )
     log_days: int = setting(
         "DIALER_LOG_DAYS",
         default="90",
@@ -387,7 +436,9 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for scrubbing from anything that might be shown or logged."""
-        values = (getattr(self, BY_NAME[name].attr) for name in SECRET_NAMES)
+        values = [getattr(self, BY_NAME[name].attr) for name in SECRET_NAMES]
+        # The database password alone too: a driver's message may quote it without the URL.
+        values.extend(database_passwords(self.database_url))
         return tuple(value for value in values if value)
 
 

@@ -8,9 +8,11 @@ here; only the PBX transport and the clock may be swapped (tests, benchmarks).
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from aiohttp import web
@@ -32,7 +34,11 @@ from bot.slack.home import HomePublisher
 from bot.slack.http_server import create_web_app
 from bot.slack.identity import SlackIdentity
 from bot.store import Store
+from bot.store.pg import postgres_store
 from bot.store.runner import StoreRunner
+
+if TYPE_CHECKING:
+    from bot.store.pg.store import PgStore
 
 #: The operator commands' Web API calls may take this long (nothing waits on an ack there).
 CLI_SLACK_TIMEOUT_SECONDS = 15.0
@@ -43,7 +49,7 @@ class Components:
     """Everything `build` made, for the runtime (or a test) to serve, drive and close."""
 
     settings: Settings
-    store: Store
+    store: Store | PgStore
     db: StoreRunner
     pbx: WebFonesClient
     metrics: Metrics
@@ -61,11 +67,20 @@ class Components:
         """Close the PBX client and the store (calls in flight should be drained first)."""
         await self.pbx.aclose()
         self.db.close()
-        self.store.close()
+        closing = self.store.close()
+        if inspect.isawaitable(closing):  # PostgreSQL's pool closes in the loop
+            await closing
 
 
-def open_store(settings: Settings, *, clock: Callable[[], float] = time.time) -> Store:
-    """Open (and migrate) DIALER_DB; raises StoreError when it can't be opened."""
+def open_store(settings: Settings, *, clock: Callable[[], float] = time.time) -> Store | PgStore:
+    """The store: PostgreSQL at DIALER_DATABASE_URL when set, else SQLite at DIALER_DB.
+
+    SQLite is opened and migrated here; PostgreSQL's pool is opened (and migrated) by
+    `await store.open()` in the event loop (bot.runtime.process.start does). Raises StoreError
+    when the store can't be opened, DriverMissing when the URL is set without psycopg.
+    """
+    if settings.database_url:
+        return postgres_store(settings.database_url, clock=clock)
     return Store(settings.db_path, clock=clock)
 
 
@@ -118,7 +133,7 @@ def build(
     db = StoreRunner(store)
     pbx = pbx_client(settings, transport=pbx_transport)
     metrics = Metrics()
-    metrics.watch_pbx_budget(store.calls, settings.pbx_rate)
+    metrics.watch_pbx_budget(store.budget(), settings.pbx_rate)
     token, api = settings.slack_bot_token, settings.slack_api_url
     client = slack_client(token, api)
     # Its own client without slack_sdk's retry on connection errors: the retry schedule

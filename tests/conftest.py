@@ -1,4 +1,4 @@
-"""Fixtures both test layers use: the loopback fake PBX and fake Slack with the standard users."""
+"""Fixtures the test layers share: the loopback fake PBX and fake Slack, and a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes.pbx import FakePbx
 from tests.fakes.slack import FakeSlack
+from tests.postgres import PostgresServer, running_server
 from tests.workspace import BOT_TOKEN, PBX_KEY, add_standard_users
 
 
@@ -24,3 +25,18 @@ def slack() -> Iterator[FakeSlack]:
     with FakeSlack(bot_token=BOT_TOKEN) as fake:
         add_standard_users(fake)
         yield fake
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL for the whole session (see tests/postgres.py)."""
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a fresh, empty database on the session's server, dropped after the test."""
+    name = postgres_server.database()
+    yield postgres_server.url(name)
+    postgres_server.drop(name)

@@ -28,7 +28,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 #: Third-party packages only some units may import.
 ONLY = {"slack_bolt": ("bot.slack", "bot.wiring"), "slack_sdk": ("bot.slack", "bot.wiring")}
-ONLY_SQL = {"sqlite3": ("bot.store",)}
+ONLY_SQL = {
+    "sqlite3": ("bot.store",),
+    "psycopg": ("bot.store",),
+    "psycopg_pool": ("bot.store",),
+}
 
 
 def module_name(path: Path) -> str:

@@ -33,6 +33,17 @@ def join(store: Store) -> None:
     _report_settled(settled)
 
 
+async def join_shared(db: StoreRunner) -> None:
+    """`join` for a store whose methods are coroutines (PostgreSQL), in the event loop."""
+    try:
+        await db.run(db.store.processes.heartbeat)
+        settled = await db.run(db.store.processes.settle_interrupted)
+    except StoreFailed as error:
+        log.error("%s; no call will be placed until it can be written", error)
+        return
+    _report_settled(settled)
+
+
 async def keep(db: StoreRunner) -> None:
     """Renew the heartbeat and settle the calls of stopped processes, until cancelled.
 

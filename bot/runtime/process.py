@@ -115,18 +115,43 @@ class Serving:
 
 
 def open_database(settings: Settings, **swaps: Any) -> wiring.Components:
-    """Build everything (bot.wiring) and join the database's processes; StartupError if not."""
+    """Build everything (bot.wiring) and join the database's processes; StartupError if not.
+
+    SQLite is joined here; PostgreSQL's pool can only be opened in the event loop, so `start`
+    opens it and joins.
+    """
     try:
         built = wiring.build(settings, **swaps)
-        lease.join(built.store)  # settles only the calls of processes that are gone
+        if not built.store.asynchronous:
+            lease.join(built.store)  # type: ignore[arg-type]  # settles only the gone's calls
     except StoreError as error:
-        raise StartupError(f"DIALER_DB {settings.db_path!r} cannot be opened: {error}.") from None
+        raise StartupError(cannot_open(settings, error)) from None
     return built
+
+
+def cannot_open(settings: Settings, error: StoreError) -> str:
+    """The start-up line for a store that can't be opened, naming it (never the password)."""
+    if settings.database_url:
+        return f"{error}."  # the store's words name DIALER_DATABASE_URL without the password
+    return f"DIALER_DB {settings.db_path!r} cannot be opened: {error}."
+
+
+async def open_shared(built: wiring.Components) -> None:
+    """PostgreSQL: open the pool (migrating under a lock) and join the replicas' processes."""
+    if not built.store.asynchronous:
+        return
+    try:
+        await built.store.open()
+        await lease.join_shared(built.db)
+    except StoreError as error:
+        await built.aclose()
+        raise StartupError(cannot_open(built.settings, error)) from None
 
 
 async def start(built: wiring.Components, backoff: Backoff) -> Serving:
     """Learn who the bot is, start the heartbeat and pruning, the metrics port, the intake."""
     settings = built.settings
+    await open_shared(built)
     try:
         learner = await learn_identity(built.identity, backoff)
     except TokenRefused as refused:

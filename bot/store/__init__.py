@@ -47,6 +47,9 @@ __all__ = [
 class Store:
     """The SQLite file opened (and migrated) once, with one part per concern."""
 
+    #: Its methods are plain calls (bot.store.pg.PgStore's are coroutines).
+    asynchronous = False
+
     def __init__(
         self, path: str, *, clock: Callable[[], float] = time.time, owner: str | None = None
     ) -> None:
@@ -68,6 +71,13 @@ class Store:
     def now(self) -> float:
         """The store's clock: the time a row written now would carry."""
         return self.database.clock()
+
+    async def open(self) -> None:
+        """Nothing left to do: the file was opened and migrated when the Store was made."""
+
+    def budget(self) -> CallLedger:
+        """The PBX budget's read for the metrics (a plain call, safe on a worker thread)."""
+        return self.calls
 
     def check(self) -> str:
         """The integrity check's answer ('ok' when healthy); raises StoreError when unusable."""

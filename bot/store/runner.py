@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.store import Store, WouldWait
+
+if TYPE_CHECKING:
+    from bot.store.pg.store import PgStore
 
 T = TypeVar("T")
 
@@ -18,14 +22,17 @@ class StoreRunner:
     A store call takes well under a millisecond, far less than handing it to a thread (which
     is what made acks queue behind each other under load), so it runs on the loop itself
     unless a write would have to wait for a lock: then it is retried on a small thread pool.
+    A store whose methods are coroutines (PostgreSQL) is awaited directly: it never blocks.
     """
 
-    def __init__(self, store: Store, workers: int = 8) -> None:
+    def __init__(self, store: Store | PgStore, workers: int = 8) -> None:
         self.store = store
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call fn(*args, **kwargs) now if it need not wait, else on the pool; await it."""
+        if inspect.iscoroutinefunction(fn):
+            return await fn(*args, **kwargs)
         try:
             with self.store.without_waiting():
                 return fn(*args, **kwargs)
@@ -34,6 +41,8 @@ class StoreRunner:
 
     async def run_in_pool(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call fn(*args, **kwargs) on the pool (for slow work) and await its result."""
+        if inspect.iscoroutinefunction(fn):
+            return await fn(*args, **kwargs)  # a coroutine never blocks the loop
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 

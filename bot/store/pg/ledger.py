@@ -1,0 +1,305 @@
+"""The call ledger on PostgreSQL: the shared audit log, and admission counted across replicas.
+
+Admission is one transaction under a transaction-scoped advisory lock: the 429 pause, the
+duplicate guard and both budgets are read, and the attempt logged, while no other replica's
+admission can run, so together they never admit the same call twice or overspend a budget.
+Every other write (refusals, finishing a call) does not take the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from bot.domain.rates import Rate
+from bot.store.ledger import (
+    DUPLICATE_WINDOW_SECONDS,
+    MAY_HAVE_RUNG,
+    PBX_SPENT,
+    PENDING,
+    PLACED,
+    CallRecord,
+    Held,
+    Reserved,
+)
+from bot.store.pg.database import PgDatabase, PgPart
+from bot.store.pg.errors import guarded
+from bot.store.processes import PENDING_LIMIT_SECONDS, SLOW_WRITE_SECONDS
+from bot.store.timestamps import iso
+
+#: The advisory lock key every replica's admission takes ("WFDA" as a number).
+ADMISSION_LOCK = 0x5746_4441
+#: How long the metrics thread waits for the budget read.
+METRICS_WAIT_SECONDS = 5.0
+_RECORD = (
+    "id, at, user_id, extension, destination, surface, outcome, pbx_status, latency_ms,"
+    " detail, typed"
+)
+
+
+class PgCallLedger(PgPart):
+    """Write and read the audit log; admit a call only if the guard and budgets allow it."""
+
+    def __init__(self, database: PgDatabase, owner: str) -> None:
+        super().__init__(database)
+        #: Names this process on the calls it places (see bot.store.pg.processes).
+        self._owner = owner
+
+    async def _insert_call(self, conn: AsyncConnection, now: float, **fields: Any) -> int:
+        row = {"at": now, "at_utc": iso(now), "sent": 0, **fields}
+        columns = ", ".join(row)
+        marks = ", ".join(["%s"] * len(row))
+        cursor = await conn.execute(
+            f"INSERT INTO calls ({columns}) VALUES ({marks}) RETURNING id",  # type: ignore[arg-type]
+            list(row.values()),
+        )
+        found = await cursor.fetchone()
+        assert found is not None
+        return int(found[0])
+
+    @guarded
+    async def record_refusal(
+        self,
+        user_id: str,
+        *,
+        extension: str | None,
+        destination: str | None,
+        surface: str,
+        outcome: str,
+        typed: str | None = None,
+        detail: str = "",
+    ) -> int:
+        """Log an attempt that was refused before anything was sent to the PBX."""
+        async with self._database.writing() as conn:
+            return await self._insert_call(
+                conn,
+                self._now(),
+                user_id=user_id,
+                extension=extension,
+                destination=destination,
+                typed=typed,
+                surface=surface,
+                outcome=outcome,
+                detail=detail[:500],
+            )
+
+    @guarded
+    async def reserve(
+        self,
+        user_id: str,
+        *,
+        extension: str,
+        destination: str,
+        surface: str,
+        user_rate: Rate,
+        pbx_rate: Rate,
+        detail: str = "",
+        typed: str | None = None,
+    ) -> Reserved | Held:
+        """Atomically check the duplicate guard and both budgets, then log a pending call."""
+        async with self._database.writing() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK])
+            now = self._now()  # read under the lock: admissions are in the order of their times
+            attempt = {
+                "user_id": user_id,
+                "extension": extension,
+                "destination": destination,
+                "typed": typed[:200] if typed else None,
+                "surface": surface,
+            }
+            held = await _hold_reason(conn, now, user_id, destination, user_rate, pbx_rate)
+            if held is not None:
+                why = f"wait {held.wait_seconds}s" + (f"; {detail}" if detail else "")
+                await self._insert_call(
+                    conn, now, **attempt, outcome=f"held_{held.reason}", detail=why
+                )
+                return held
+            call_id = await self._insert_call(
+                conn,
+                now,
+                **attempt,
+                outcome=PENDING,
+                sent=1,
+                detail=detail[:500],
+                owner=self._owner,
+            )
+            return Reserved(call_id)
+
+    @guarded
+    async def pbx_budget_left(self, pbx_rate: Rate) -> int:
+        """Requests the PBX budget still allows in its current window (read for the metrics)."""
+        async with self._database.reading() as conn:
+            used = await _budget_used(conn, self._now(), pbx_rate, PBX_SPENT, [])
+        return max(0, pbx_rate.count - used)
+
+    def from_thread(self) -> ThreadBudget:
+        """The budget read for the metrics, which are built on a worker thread."""
+        return ThreadBudget(self)
+
+    @guarded
+    async def finish(
+        self,
+        call_id: int,
+        *,
+        outcome: str,
+        sent: bool,
+        pbx_status: int | None,
+        latency_ms: int,
+        detail: str = "",
+    ) -> None:
+        """Record how a reserved call ended."""
+        async with self._database.writing(wait=SLOW_WRITE_SECONDS) as conn:
+            await conn.execute(
+                "UPDATE calls SET outcome = %s, sent = %s, pbx_status = %s, latency_ms = %s,"
+                " detail = %s, finished_at = %s WHERE id = %s",
+                [outcome, int(sent), pbx_status, latency_ms, detail[:500], self._now(), call_id],
+            )
+
+    @guarded
+    async def pause_pbx(self, seconds: float) -> None:
+        """Remember that the PBX asked us to stop (429) for `seconds` from now: every replica."""
+        await self._block_until(self._now() + seconds)
+
+    @guarded
+    async def block_pbx_until(self, until: float) -> None:
+        """Remember that the PBX asked us to stop (429) until `until`, for every replica."""
+        await self._block_until(until)
+
+    async def _block_until(self, until: float) -> None:
+        async with self._database.writing(wait=SLOW_WRITE_SECONDS) as conn:
+            await conn.execute(
+                "INSERT INTO pbx_state (key, value) VALUES ('blocked_until', %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [until],
+            )
+
+    @guarded
+    async def recent(self, *, user_id: str | None = None, limit: int = 20) -> list[CallRecord]:
+        """The newest audit rows, optionally for one user."""
+        where, args = ("WHERE user_id = %s", [user_id]) if user_id else ("", [])
+        return await self._records(where, args, limit)
+
+    @guarded
+    async def recent_with_outcomes(
+        self, outcomes: tuple[str, ...], *, limit: int = 5
+    ) -> list[CallRecord]:
+        """The newest audit rows whose outcome is one of `outcomes` (e.g. failures)."""
+        return await self._records("WHERE outcome = ANY(%s)", [list(outcomes)], limit)
+
+    async def _records(self, where: str, args: list[Any], limit: int) -> list[CallRecord]:
+        async with self._database.reading() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                f"SELECT {_RECORD} FROM calls {where} ORDER BY at DESC, id DESC LIMIT %s",  # type: ignore[arg-type]
+                [*args, limit],
+            )
+            return [CallRecord(**row) for row in await cursor.fetchall()]
+
+    @guarded
+    async def prune(self, older_than_days: int) -> int:
+        """Delete audit rows older than the retention period; answer how many went."""
+        cutoff = self._now() - older_than_days * 86400
+        async with self._database.writing(wait=SLOW_WRITE_SECONDS) as conn:
+            cursor = await conn.execute("DELETE FROM calls WHERE at < %s", [cutoff])
+            return cursor.rowcount
+
+
+class ThreadBudget:
+    """`pbx_budget_left` for a worker thread: the coroutine runs on the store's event loop."""
+
+    def __init__(self, ledger: PgCallLedger) -> None:
+        self._ledger = ledger
+
+    def pbx_budget_left(self, pbx_rate: Rate) -> int:
+        """Requests the PBX budget still allows; raises when the store can't be read."""
+        loop = self._ledger._database.loop
+        if loop is None:
+            raise RuntimeError("the store is not open")
+        read = asyncio.run_coroutine_threadsafe(self._ledger.pbx_budget_left(pbx_rate), loop)
+        return read.result(timeout=METRICS_WAIT_SECONDS)
+
+
+async def _one(conn: AsyncConnection, sql: str, args: list[Any]) -> tuple[Any, ...] | None:
+    cursor = await conn.execute(sql, args)  # type: ignore[arg-type]  # our own constants
+    return await cursor.fetchone()
+
+
+async def _hold_reason(
+    conn: AsyncConnection,
+    now: float,
+    user_id: str,
+    destination: str,
+    user_rate: Rate,
+    pbx_rate: Rate,
+) -> Held | None:
+    cooldown = await _one(conn, "SELECT value FROM pbx_state WHERE key = 'blocked_until'", [])
+    if cooldown and cooldown[0] is not None and cooldown[0] > now:
+        return Held("pbx_cooldown", _ceil(cooldown[0] - now))
+    held = await _duplicate_hold(conn, now, user_id, destination)
+    if held is not None:
+        return held
+    wait = await _budget_wait(conn, now, user_rate, "user_id = %s AND sent = 1", [user_id])
+    if wait is not None:
+        return Held("user_rate", wait)
+    wait = await _budget_wait(conn, now, pbx_rate, PBX_SPENT, [])
+    if wait is not None:
+        return Held("pbx_rate", wait)
+    return None
+
+
+async def _duplicate_hold(
+    conn: AsyncConnection, now: float, user_id: str, destination: str
+) -> Held | None:
+    """As bot.store.ledger's: "duplicate" while in flight or placed in the window, else
+    "may_still_ring" for an ending that may have rung."""
+    in_flight = await _one(
+        conn,
+        "SELECT 1 FROM calls WHERE user_id = %s AND destination = %s AND outcome = %s"
+        " AND at > %s LIMIT 1",
+        [user_id, destination, PENDING, now - PENDING_LIMIT_SECONDS],
+    )
+    if in_flight:
+        return Held("duplicate", _ceil(DUPLICATE_WINDOW_SECONDS))
+    last = await _one(
+        conn,
+        "SELECT coalesce(finished_at, at) AS ended, outcome FROM calls WHERE user_id = %s"
+        " AND destination = %s AND outcome = ANY(%s) AND at > %s ORDER BY ended DESC LIMIT 1",
+        [user_id, destination, list(MAY_HAVE_RUNG), now - PENDING_LIMIT_SECONDS],
+    )
+    if last is None or last[0] <= now - DUPLICATE_WINDOW_SECONDS:
+        return None
+    reason = "duplicate" if last[1] == PLACED else "may_still_ring"
+    return Held(reason, _ceil(last[0] + DUPLICATE_WINDOW_SECONDS - now))
+
+
+def _ceil(seconds: float) -> int:
+    return max(1, int(seconds + 0.999))
+
+
+async def _budget_used(
+    conn: AsyncConnection, now: float, rate: Rate, where: str, args: list[Any]
+) -> int:
+    """How many of the budget's requests the current window has spent."""
+    row = await _one(
+        conn, f"SELECT count(*) FROM calls WHERE {where} AND at > %s", [*args, now - rate.seconds]
+    )
+    return int(row[0]) if row else 0
+
+
+async def _budget_wait(
+    conn: AsyncConnection, now: float, rate: Rate, where: str, args: list[Any]
+) -> int | None:
+    """Seconds until the window frees a slot, or None when the budget is not spent."""
+    since = now - rate.seconds
+    if await _budget_used(conn, now, rate, where, args) < rate.count:
+        return None
+    oldest = await _one(
+        conn,
+        f"SELECT at FROM calls WHERE {where} AND at > %s ORDER BY at DESC LIMIT 1 OFFSET %s",
+        [*args, since, rate.count - 1],
+    )
+    assert oldest is not None
+    return _ceil(oldest[0] + rate.seconds - now)

@@ -1,0 +1,74 @@
+"""Links on PostgreSQL: each Slack user's PBX extension, shared by every replica."""
+
+from __future__ import annotations
+
+from bot.store.links import Link
+from bot.store.pg.database import PgPart
+from bot.store.pg.errors import guarded
+from bot.store.timestamps import iso
+
+_COLUMNS = "user_id, extension, linked_by, linked_at"
+
+
+class PgLinks(PgPart):
+    """Read, set and remove links (the same answers as bot.store.links.LinkStore)."""
+
+    @guarded
+    async def get(self, user_id: str) -> Link | None:
+        """The extension linked to a Slack user, if any."""
+        async with self._database.reading() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_COLUMNS} FROM links WHERE user_id = %s", [user_id]
+            )
+            row = await cursor.fetchone()
+        return Link(*row) if row else None
+
+    @guarded
+    async def users_with(self, extension: str) -> list[str]:
+        """Slack user IDs linked to an extension (normally one)."""
+        async with self._database.reading() as conn:
+            cursor = await conn.execute(
+                "SELECT user_id FROM links WHERE extension = %s ORDER BY user_id", [extension]
+            )
+            return [row[0] for row in await cursor.fetchall()]
+
+    @guarded
+    async def all(self) -> list[Link]:
+        """Every link, by extension."""
+        async with self._database.reading() as conn:
+            cursor = await conn.execute(f"SELECT {_COLUMNS} FROM links ORDER BY extension, user_id")
+            return [Link(*row) for row in await cursor.fetchall()]
+
+    @guarded
+    async def count(self) -> int:
+        """How many users are linked."""
+        async with self._database.reading() as conn:
+            cursor = await conn.execute("SELECT count(*) FROM links")
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @guarded
+    async def set(self, user_id: str, extension: str, linked_by: str) -> Link | None:
+        """Link or re-link a user; answer the link it replaced, if any."""
+        async with self._database.writing() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_COLUMNS} FROM links WHERE user_id = %s FOR UPDATE", [user_id]
+            )
+            row = await cursor.fetchone()
+            await conn.execute(
+                f"INSERT INTO links ({_COLUMNS}) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (user_id) DO UPDATE SET extension = excluded.extension,"
+                " linked_by = excluded.linked_by, linked_at = excluded.linked_at",
+                [user_id, extension, linked_by, iso(self._now())],
+            )
+        return Link(*row) if row else None
+
+    @guarded
+    async def remove(self, user_id: str) -> Link | None:
+        """Unlink a user; answer the link removed, or None when there was none."""
+        async with self._database.writing() as conn:
+            cursor = await conn.execute(
+                f"DELETE FROM links WHERE user_id = %s RETURNING {_COLUMNS}", [user_id]
+            )
+            row = await cursor.fetchone()
+        return Link(*row) if row else None
