@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot import wiring
 from bot.cli.common import Env, db_exists, safe
+from bot.cli.sync import directory_summary
 from bot.config import Settings, SettingsError, load_settings
 from bot.pbx import (
     ApiKeyMissing,
@@ -169,6 +170,12 @@ def database_result(settings: Settings) -> Result:
     return Result(OK, "DIALER_DB", f"{where} ({created}integrity ok, {links} links)")
 
 
+def extension_field_result(settings: Settings) -> Result:
+    """DIALER_EXTENSION_FIELD: a field people can't edit, and how many people have a value."""
+    ok, detail = directory_summary(settings)
+    return Result(OK if ok else FAIL, "DIALER_EXTENSION_FIELD", detail)
+
+
 def _guarded(name: str, check: Callable[[], Result]) -> Result:
     """Run one check; an unexpected error fails that check alone, without a traceback."""
     try:
@@ -191,6 +198,8 @@ def _checks(settings: Settings) -> list[tuple[str, Callable[[], Result]]]:
         ("PBX", lambda: pbx_result(settings)),
         ("DIALER_DB", lambda: database_result(settings)),
     ]
+    if settings.extension_field:
+        checks.append(("DIALER_EXTENSION_FIELD", lambda: extension_field_result(settings)))
     return checks
 
 

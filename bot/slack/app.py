@@ -24,6 +24,7 @@ from bot.slack.listeners import (
     actions,
     dial,
     dial_link,
+    directory,
     home,
     link_requests,
     modal,
@@ -35,7 +36,7 @@ from bot.slack.text import callers
 from bot.store.runner import StoreRunner
 
 #: Every listener module; each attaches its handlers with register(app, deps).
-LISTENERS = (dial, shortcut, actions, modal, home, dial_link, link_requests, workflow)
+LISTENERS = (dial, shortcut, actions, modal, home, dial_link, link_requests, workflow, directory)
 
 log = logging.getLogger(__name__)
 

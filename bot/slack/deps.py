@@ -8,9 +8,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.services.dialing import DialService
+from bot.services.directory_links import DirectoryLinks
 from bot.services.linking import LinkService
 from bot.slack.admins import AdminDirectory
 from bot.slack.home import HomePublisher
+from bot.slack.profiles import SlackProfiles
 
 
 @dataclass(frozen=True)
@@ -24,3 +26,6 @@ class Deps:
     home: HomePublisher
     #: The bot's own Web API client (its token): DMs and Home go out as the app.
     client: AsyncWebClient
+    #: Links from the company directory (DIALER_EXTENSION_FIELD); None when it is unset.
+    directory: DirectoryLinks | None = None
+    profiles: SlackProfiles | None = None

@@ -54,6 +54,7 @@ class HomePublisher:
                 recent_failures=await self._db.run(
                     store.calls.recent_with_outcomes, FAILURE_OUTCOMES, limit=5
                 ),
+                open_conflicts=await self._db.run(store.directory.conflict_count),
             )
         return views.home_view(link, calls, banner=self._banners.get(user_id), admin=admin)
 

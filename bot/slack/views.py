@@ -13,6 +13,7 @@ from bot.domain.outcomes import Kind
 from bot.slack import text
 from bot.slack.text import admins as admin_text
 from bot.slack.text import callers
+from bot.slack.text import directory as directory_text
 from bot.slack.text import home as home_text
 from bot.store import CallRecord, Link
 
@@ -37,6 +38,8 @@ class AdminSummary:
 
     linked_users: int
     recent_failures: list[CallRecord]
+    #: Conflicts between the company directory and the links, open for the admins.
+    open_conflicts: int = 0
 
 
 def _text(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
@@ -154,6 +157,8 @@ def _admin_blocks(admin: AdminSummary) -> list[dict[str, Any]]:
             _button("Link someone…", OPEN_LINK_MODAL),
         ),
     ]
+    if admin.open_conflicts:
+        blocks.append(_section(directory_text.home_conflicts(admin.open_conflicts)))
     if admin.recent_failures:
         lines = [
             f"• {_when(r.at)} <@{r.user_id}> → {destination_label(r.destination)}: "

@@ -19,6 +19,7 @@ from bot.store.claims import RequestClaims
 from bot.store.database import Database
 from bot.store.errors import StoreBusy, StoreError, StoreFailed, WouldWait
 from bot.store.ledger import DUPLICATE_WINDOW_SECONDS, CallLedger, CallRecord, Held, Reserved
+from bot.store.link_events import DirectoryLinks
 from bot.store.links import Link, LinkStore
 from bot.store.processes import Processes
 
@@ -53,6 +54,8 @@ class Store:
         self.calls = CallLedger(self.database, self.owner)
         self.claims = RequestClaims(self.database)
         self.processes = Processes(self.database, self.owner)
+        #: Links kept by the company directory (DIALER_EXTENSION_FIELD), their audit rows.
+        self.directory = DirectoryLinks(self.database)
 
     @property
     def path(self) -> str:

@@ -63,7 +63,11 @@ def link_list(links: list[Link]) -> str:
     """Every link, for admins."""
     if not links:
         return "No one is linked yet. Link someone with `/dial-link @user 309`."
-    lines = [f"• extension {link.extension}: <@{link.user_id}>" for link in links]
+    lines = [
+        f"• extension {link.extension}: <@{link.user_id}>"
+        + (" (from the directory)" if link.source == "directory" else "")
+        for link in links
+    ]
     return f"*{len(links)} linked:*\n" + "\n".join(lines)
 
 
