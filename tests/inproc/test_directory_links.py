@@ -31,9 +31,12 @@ def directory(slack: FakeSlack) -> FakeSlack:
     return slack
 
 
-def start(make_world: MakeWorld, *, linked: bool = True) -> World:
+def start(make_world: MakeWorld, *, linked: bool = True, mode: str = "http") -> World:
     """The bot linking from the directory's "Phone extension" field."""
-    return make_world(linked=linked, DIALER_EXTENSION_FIELD=LABEL)
+    return make_world(mode, linked=linked, DIALER_EXTENSION_FIELD=LABEL)
+
+
+MODES = pytest.mark.parametrize("mode", ["http", "socket"])
 
 
 def admin_dms(slack: FakeSlack) -> list[str]:
@@ -68,11 +71,12 @@ def link_of(world: World, user: str) -> tuple | None:
     return rows[0] if rows else None
 
 
+@MODES
 def test_first_dial_links_from_the_directory_and_places_the_call(
-    directory: FakeSlack, make_world: MakeWorld
+    directory: FakeSlack, make_world: MakeWorld, mode: str
 ) -> None:
     directory.set_profile_value(NEWBIE, FIELD, " 309 ")
-    world = start(make_world, linked=False)
+    world = start(make_world, linked=False, mode=mode)
     status, ack, response_url = world.dial("580-867-5309", user=NEWBIE)
     assert status == 200
     assert "from extension 309" in ack["text"], ack
@@ -132,11 +136,12 @@ def test_an_extension_someone_else_has_links_nobody_and_says_who(
     ]
 
 
+@MODES
 def test_a_new_value_moves_the_link_and_deactivation_removes_it(
-    directory: FakeSlack, make_world: MakeWorld
+    directory: FakeSlack, make_world: MakeWorld, mode: str
 ) -> None:
     directory.set_profile_value(NEWBIE, FIELD, "309")
-    world = start(make_world, linked=False)
+    world = start(make_world, linked=False, mode=mode)
     world.dial("580-867-5309", user=NEWBIE)
     world.idle()
     assert link_of(world, NEWBIE) == ("309", "directory", "directory")
