@@ -232,6 +232,13 @@ def backoff(value: str) -> Backoff:
     return Backoff(first, longest)
 
 
+def profile_field(value: str) -> str:
+    """A custom profile field's label or id: up to 100 characters on one line."""
+    if len(value) > 100 or any(not ch.isprintable() for ch in value):
+        raise Invalid()
+    return value
+
+
 # --- the table: one declaration per setting, on the Settings field it fills ----------------
 
 #: The key under which a Settings field's metadata holds its Setting row.
@@ -426,6 +433,14 @@ class Settings:
         parse=host,
         should="an address to listen on, like 127.0.0.1 or 0.0.0.0",
         help="the address the DIALER_METRICS_PORT server listens on",
+    )
+
+    extension_field: str | None = setting(
+        "DIALER_EXTENSION_FIELD",
+        parse=profile_field,
+        should="the label or id of a custom profile field, like Phone extension or Xf0123ABCD",
+        help="the custom profile field (protected or SCIM-managed) that holds each person's "
+        "extension: people are linked from it (off when unset)",
     )
 
     @property

@@ -8,9 +8,10 @@ here; only the PBX transport and the clock may be swapped (tests, benchmarks).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from bot.metrics import Metrics
 from bot.pbx import WebFonesClient
 from bot.services.acks import AckGate
 from bot.services.dialing import DialService
+from bot.services.directory_links import DirectoryLinks
 from bot.services.linking import Directory, LinkService
 from bot.services.receipts import ReceiptService
 from bot.slack.admins import LOOKUP_SECONDS, AdminDirectory
@@ -33,6 +35,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.home import HomePublisher
 from bot.slack.http_server import create_web_app
 from bot.slack.identity import SlackIdentity
+from bot.slack.profiles import PAGE_INTERVAL, PROFILE_INTERVAL, ConflictAlerts, Pace, SlackProfiles
 from bot.store import Store
 from bot.store.pg import postgres_store
 from bot.store.runner import StoreRunner
@@ -57,6 +60,9 @@ class Components:
     dialing: DialService
     linking: LinkService
     app: DialerApp
+    #: Links from the company directory (DIALER_EXTENSION_FIELD); None when it is unset.
+    directory: DirectoryLinks | None = None
+    profiles: SlackProfiles | None = None
 
     def web_app(self) -> web.Application:
         """HTTP mode's aiohttp application: POST /slack/events, GET /healthz and /metrics."""
@@ -117,6 +123,27 @@ def cli_directory(token: str, base_url: str) -> Directory:
     return SlackDirectory(cli_slack_client(token, base_url), timeout=CLI_SLACK_TIMEOUT_SECONDS)
 
 
+def cli_profiles(
+    token: str,
+    base_url: str,
+    wanted: str,
+    *,
+    profile_interval: float = PROFILE_INTERVAL,
+    page_interval: float = PAGE_INTERVAL,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> SlackProfiles:
+    """The operator commands' directory reader: paced to Slack's tiers, waiting out 429s."""
+    client = slack_client(token, base_url)  # no rate-limit handler: SlackProfiles waits itself
+    return SlackProfiles(
+        client,
+        wanted,
+        timeout=CLI_SLACK_TIMEOUT_SECONDS,
+        patient=True,
+        profile_pace=Pace(profile_interval, sleep=sleep or asyncio.sleep),
+        page_pace=Pace(page_interval, sleep=sleep or asyncio.sleep),
+    )
+
+
 def linking(store: Store, region: str, directory: Directory | None = None) -> LinkService:
     """The linking service on a store (the operator commands' way to link)."""
     return LinkService(StoreRunner(store), region=region, directory=directory)
@@ -142,12 +169,38 @@ def build(
     admins = AdminDirectory(settings.admins, client, identity=identity)
     home = HomePublisher(client, db, admins)
     acks = AckGate()
+    profiles = directory_links = None
+    if settings.extension_field:
+        # Read before an ack (a first /dial): the same short limit as the admin check.
+        profiles = SlackProfiles(client, settings.extension_field, timeout=LOOKUP_SECONDS)
+        alerts = ConflictAlerts(client, settings.admins)
+        directory_links = DirectoryLinks(
+            db, profiles, region=settings.default_region, on_conflict=alerts
+        )
     dialing = DialService(
-        settings, db, pbx, metrics=metrics, after_call=home.call_finished, acks=acks
+        settings,
+        db,
+        pbx,
+        metrics=metrics,
+        after_call=home.call_finished,
+        acks=acks,
+        directory=directory_links,
     )
     directory = SlackDirectory(client, timeout=LOOKUP_SECONDS)
     links = LinkService(db, region=settings.default_region, directory=directory)
     receipts = ReceiptService(settings, db, metrics)
-    deps = Deps(settings, dialing, links, admins, home, client, receipts)
+    deps = Deps(
+        settings,
+        dialing,
+        links,
+        admins,
+        home,
+        client,
+        receipts,
+        directory=directory_links,
+        profiles=profiles,
+    )
     app = create_app(deps, identity=identity, metrics=metrics, db=db, acks=acks)
-    return Components(settings, store, db, pbx, metrics, identity, dialing, links, app)
+    return Components(
+        settings, store, db, pbx, metrics, identity, dialing, links, app, directory_links, profiles
+    )

@@ -81,3 +81,15 @@ def test_the_step_is_the_only_function(manifest: dict[str, Any]) -> None:
 def _placed_answer() -> Answer:
     facts = Facts(display="+1 580-867-5309", extension="309")
     return Answer(Outcome.PLACED, facts, "+15808675309")
+
+
+def test_links_from_the_directory_can_read_profiles_and_hear_changes(
+    manifest: dict[str, Any],
+) -> None:
+    """DIALER_EXTENSION_FIELD reads custom profile fields and follows user_change."""
+    assert "users.profile:read" in manifest["oauth_config"]["scopes"]["bot"]
+    assert "user_change" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    text = MANIFEST.read_text(encoding="utf-8")
+    for line in ("- users.profile:read", "- user_change"):
+        before = text.splitlines()[text.splitlines().index(f"      {line}") - 1]
+        assert before.strip().startswith("#"), f"{line} has no comment saying why"

@@ -20,6 +20,7 @@ from bot.cli.check import run_check
 from bot.cli.common import CliError, Env, safe, secrets
 from bot.cli.links import run_export, run_import
 from bot.cli.report import DEFAULT_DAYS, FORMATS, days, run_report
+from bot.cli.sync import run_sync
 
 PROG = "python -m bot"
 DISTRIBUTION = "webfones-slack-dialer"
@@ -114,8 +115,9 @@ def _add_links(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     """The `links import` and `links export` commands."""
     links = commands.add_parser(
         "links",
-        help="import or export Slack user -> extension links as CSV",
-        description="Import or export Slack user -> extension links as CSV.",
+        help="import, export or sync (from the directory) Slack user -> extension links",
+        description="Import or export Slack user -> extension links as CSV, or sync them "
+        "from the company directory.",
     )
     actions = links.add_subparsers(dest="action", metavar="ACTION", required=True)
     raw = argparse.RawDescriptionHelpFormatter
@@ -143,6 +145,31 @@ def _add_links(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "file", metavar="FILE", nargs="?", default="-", help="where to write ('-' or none: stdout)"
     )
     dump.set_defaults(run=run_export)
+    _add_sync(actions, common)
+
+
+SYNC_HELP = """\
+Bring every link in step with the company directory: the custom profile field
+DIALER_EXTENSION_FIELD names (protected or SCIM-managed). Every member is listed
+(users.list) and each active person's field is read (users.profile.get, about
+100 a minute, Slack's limit for it: 1,000 people take about ten minutes). Prints,
+per person, what the directory adds, changes or removes, and every conflict (a
+value that can't be an extension, an extension someone else holds, a link made
+by hand that the directory disagrees with: never overwritten). Nothing is written
+without --apply. Safe to stop and run again. Progress goes to standard error."""
+
+
+def _add_sync(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The `links sync` command."""
+    sync = actions.add_parser(
+        "sync",
+        help="bring links in step with the company directory (DIALER_EXTENSION_FIELD)",
+        description=SYNC_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    sync.add_argument("--apply", action="store_true", help="carry the plan out (default: show it)")
+    sync.set_defaults(run=run_sync)
 
 
 def _add_report(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from bot import wiring
 from bot.cli.common import Env, db_exists, safe
+from bot.cli.sync import directory_summary
 from bot.config import Settings, SettingsError, load_settings
 from bot.pbx import (
     ApiKeyMissing,
@@ -201,6 +202,12 @@ def permissions_result(settings: Settings) -> Result | None:
     )
 
 
+def extension_field_result(settings: Settings) -> Result:
+    """DIALER_EXTENSION_FIELD: a field people can't edit, and how many people have a value."""
+    ok, detail = directory_summary(settings)
+    return Result(OK if ok else FAIL, "DIALER_EXTENSION_FIELD", detail)
+
+
 def _guarded(name: str, check: Callable[[], Result | None]) -> Result | None:
     """Run one check; an unexpected error fails that check alone, without a traceback."""
     try:
@@ -224,6 +231,8 @@ def _checks(settings: Settings) -> list[tuple[str, Callable[[], Result | None]]]
         ("DIALER_DB", lambda: database_result(settings)),
         ("DIALER_DB", lambda: permissions_result(settings)),
     ]
+    if settings.extension_field:
+        checks.append(("DIALER_EXTENSION_FIELD", lambda: extension_field_result(settings)))
     return checks
 
 

@@ -44,6 +44,8 @@ class Outcome(StrEnum):
     REFUSED_EMERGENCY = "refused_emergency"
     REFUSED_SPECIAL_EXTENSION = "refused_special_extension"
     REFUSED_UNLINKED = "refused_unlinked"
+    #: Unlinked, and the company directory's extension could not be linked (a conflict).
+    REFUSED_DIRECTORY_CONFLICT = "refused_directory_conflict"
     REFUSED_COLLEAGUE_UNLINKED = "refused_colleague_unlinked"
     REFUSED_OWN_EXTENSION = "refused_own_extension"
     REFUSED_NO_NUMBER = "refused_no_number"
@@ -122,6 +124,7 @@ OUTCOMES: dict[Outcome, OutcomeInfo] = {
     Outcome.REFUSED_EMERGENCY: _refused(),
     Outcome.REFUSED_SPECIAL_EXTENSION: _refused(_WARN),
     Outcome.REFUSED_UNLINKED: _refused(),
+    Outcome.REFUSED_DIRECTORY_CONFLICT: _refused(_WARN),
     Outcome.REFUSED_COLLEAGUE_UNLINKED: _refused(),
     Outcome.REFUSED_OWN_EXTENSION: _refused(),
     Outcome.REFUSED_NO_NUMBER: _refused(),

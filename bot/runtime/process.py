@@ -24,6 +24,7 @@ from bot.runtime import lease
 from bot.services.dialing import DialService
 from bot.slack.http_server import EVENTS_PATH, serve_http
 from bot.slack.identity import TokenRefused, learn_identity
+from bot.slack.profiles import FieldProblem, FieldTrouble
 from bot.slack.socket_client import SocketModeIntake, open_socket_mode
 from bot.store import StoreError
 from bot.store.runner import StoreRunner
@@ -102,6 +103,22 @@ def warn_if_key_travels_in_clear(base_url: str) -> None:
         )
 
 
+async def check_extension_field(built: wiring.Components) -> None:
+    """DIALER_EXTENSION_FIELD must name a field people can't edit; StartupError when not.
+
+    Slack out of reach is only a warning: the field is looked up again when first needed.
+    """
+    if built.profiles is None:
+        return
+    found = await built.profiles.field()
+    if isinstance(found, FieldProblem):
+        if found.trouble == FieldTrouble.UNREACHABLE:
+            log.warning("%s", found.line())
+            return
+        raise StartupError(found.line())
+    log.info("linking people from the directory's %r field (%s)", found.label, found.id)
+
+
 @dataclass
 class Serving:
     """What `start` set going around the built app, for `stop` to wind down."""
@@ -156,6 +173,7 @@ async def start(built: wiring.Components, backoff: Backoff) -> Serving:
         learner = await learn_identity(built.identity, backoff)
     except TokenRefused as refused:
         raise StartupError(f"SLACK_BOT_TOKEN was refused by Slack ({refused}).") from None
+    await check_extension_field(built)
     keeper = asyncio.create_task(lease.keep(built.db))  # heartbeats until the last call is done
     serving = Serving(built, keeper)
     serving.background.add(asyncio.create_task(prune_forever(built.db, settings.log_days)))

@@ -22,12 +22,14 @@ from typing import Any, Protocol
 
 from bot.config import Settings
 from bot.domain import extensions, numbers
+from bot.domain.directory import Decision
 from bot.domain.facts import Facts
 from bot.domain.ids import EXTENSION, MENTION
 from bot.domain.outcomes import OUTCOMES, Outcome
 from bot.metrics import Metrics
 from bot.pbx import DialerError, RateLimited, WebFonesClient
 from bot.services.acks import AckGate
+from bot.services.directory_links import DirectoryLinks
 from bot.store import DUPLICATE_WINDOW_SECONDS, Held, StoreBusy, StoreError
 from bot.store.runner import StoreRunner
 
@@ -144,6 +146,7 @@ class DialService:
         metrics: Metrics | None = None,
         after_call: Callable[[str, Answer], Awaitable[None]] | None = None,
         acks: AckGate | None = None,
+        directory: DirectoryLinks | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -153,6 +156,8 @@ class DialService:
         self.after_call = after_call
         #: Other requests' acks go before this service's PBX requests (bot.services.acks).
         self.acks = acks or AckGate()
+        #: Links people from the company directory on first use (DIALER_EXTENSION_FIELD).
+        self.directory = directory
         self._in_flight: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         #: Outcomes the store could not write yet (call id → calls.finish arguments), and the
@@ -338,6 +343,13 @@ class DialService:
         facts = Facts(display=target.display)
         try:
             link = await self.db.run(store.links.get, request.user_id)
+            if link is None and self.directory is not None:  # linked on first use
+                found = await self.directory.first_use(request.user_id)
+                if isinstance(found, Decision):
+                    conflict = replace(facts, digits=found.value, colleague=found.holder)
+                    outcome = Outcome.REFUSED_DIRECTORY_CONFLICT
+                    return await self.refuse(request, outcome, conflict, destination=target.audit)
+                link = found
         except StoreError as error:
             return self._store_failure(request, error, target)
         if link is None:

@@ -24,6 +24,7 @@ from bot.slack.listeners import (
     actions,
     dial,
     dial_link,
+    directory,
     home,
     link_requests,
     modal,
@@ -46,6 +47,7 @@ LISTENERS = (
     link_requests,
     workflow,
     receipts,
+    directory,
 )
 
 log = logging.getLogger(__name__)

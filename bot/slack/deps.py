@@ -8,10 +8,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.services.dialing import DialService
+from bot.services.directory_links import DirectoryLinks
 from bot.services.linking import LinkService
 from bot.services.receipts import ReceiptService
 from bot.slack.admins import AdminDirectory
 from bot.slack.home import HomePublisher
+from bot.slack.profiles import SlackProfiles
 
 
 @dataclass(frozen=True)
@@ -27,3 +29,6 @@ class Deps:
     client: AsyncWebClient
     #: Callers' answers on their calls' receipts, and the admins' notices.
     receipts: ReceiptService
+    #: Links from the company directory (DIALER_EXTENSION_FIELD); None when it is unset.
+    directory: DirectoryLinks | None = None
+    profiles: SlackProfiles | None = None

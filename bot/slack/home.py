@@ -58,6 +58,7 @@ class HomePublisher:
                 didnt_ring=await self._db.run(
                     store.answers.top_didnt_ring, days=WEEK_DAYS, limit=TOP_EXTENSIONS
                 ),
+                open_conflicts=await self._db.run(store.directory.conflict_count),
             )
         return views.home_view(link, calls, banner=self._banners.get(user_id), admin=admin)
 

@@ -12,6 +12,7 @@ from bot.domain.outcomes import Kind, Outcome
 from bot.slack import text
 from bot.slack.text import admins as admin_text
 from bot.slack.text import callers
+from bot.slack.text import directory as directory_text
 from bot.slack.text import home as home_text
 from bot.slack.text import receipts as receipt_text
 from bot.slack.text.markup import destination_label
@@ -47,6 +48,8 @@ class AdminSummary:
     recent_failures: list[CallRecord]
     #: The extensions callers said did not ring this week, most first.
     didnt_ring: list[ExtensionTrouble] = field(default_factory=list)
+    #: Conflicts between the company directory and the links, open for the admins.
+    open_conflicts: int = 0
 
 
 def _text(text: str, kind: str = "mrkdwn") -> dict[str, Any]:
@@ -150,6 +153,8 @@ def _admin_blocks(admin: AdminSummary) -> list[dict[str, Any]]:
             _button("Link someone…", OPEN_LINK_MODAL),
         ),
     ]
+    if admin.open_conflicts:
+        blocks.append(_section(directory_text.home_conflicts(admin.open_conflicts)))
     if admin.recent_failures:
         lines = [
             f"• {_when(r.at)} <@{r.user_id}> → {destination_label(r.destination)}: "

@@ -20,6 +20,7 @@ from bot.store.claims import RequestClaims
 from bot.store.database import Database, Health, open_to_others
 from bot.store.errors import StoreBusy, StoreError, StoreFailed, WouldWait
 from bot.store.ledger import DUPLICATE_WINDOW_SECONDS, CallLedger, CallRecord, Held, Reserved
+from bot.store.link_events import DirectoryLinks
 from bot.store.links import Link, LinkStore
 from bot.store.processes import HEALTHY_BEAT_SECONDS, Processes
 
@@ -62,6 +63,8 @@ class Store:
         self.processes = Processes(self.database, self.owner)
         #: Callers' answers to "did it ring?" and the admins' notices (bot.store.answers).
         self.answers = CallerAnswers(self.database)
+        #: Links kept by the company directory (DIALER_EXTENSION_FIELD), their audit rows.
+        self.directory = DirectoryLinks(self.database)
 
     @property
     def path(self) -> str:

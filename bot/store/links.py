@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.directory import HAND
 from bot.store.database import Part
 from bot.store.errors import guarded
 from bot.store.timestamps import iso
@@ -17,6 +18,8 @@ class Link:
     extension: str
     linked_by: str
     linked_at: str
+    #: Who made it: "hand" (an admin, the form, a request, an import) or "directory".
+    source: str = HAND
 
 
 class LinkStore(Part):
@@ -26,7 +29,7 @@ class LinkStore(Part):
     def get(self, user_id: str) -> Link | None:
         """The extension linked to a Slack user, if any."""
         # Read on every dial: plain SQL, as sqlite_utils' rows_where also reads sqlite_master.
-        sql = "SELECT user_id, extension, linked_by, linked_at FROM links WHERE user_id = ?"
+        sql = "SELECT user_id, extension, linked_by, linked_at, source FROM links WHERE user_id = ?"
         row = self._database.connection().execute(sql, [user_id]).fetchone()
         return Link(*row) if row else None
 
@@ -50,8 +53,8 @@ class LinkStore(Part):
         return self._database.connection()["links"].count
 
     @guarded
-    def set(self, user_id: str, extension: str, linked_by: str) -> Link | None:
-        """Link or re-link a user; answer the link it replaced, if any."""
+    def set(self, user_id: str, extension: str, linked_by: str, source: str = HAND) -> Link | None:
+        """Link or re-link a user (by hand unless told); answer the link it replaced, if any."""
         with self._database.writing() as db:
             rows = list(db["links"].rows_where("user_id = ?", [user_id]))
             db["links"].upsert(
@@ -60,6 +63,7 @@ class LinkStore(Part):
                     "extension": extension,
                     "linked_by": linked_by,
                     "linked_at": iso(self._now()),
+                    "source": source,
                 },
                 pk="user_id",
             )

@@ -88,3 +88,39 @@ def m007_caller_answers(db: sqlite_utils.Database) -> None:
     db["admin_notices"].create(
         {"extension": str, "admin_id": str, "told_at": float}, pk=("extension", "admin_id")
     )
+
+
+@migrations()
+def m008_directory_links(db: sqlite_utils.Database) -> None:
+    """Links from the company directory (DIALER_EXTENSION_FIELD): where each link came from
+    (existing links were made by hand), the audit log of the directory's link changes, the
+    conflicts open for the admins, and what the last `links sync` saw."""
+    db["links"].add_column("source", str, not_null_default="hand")
+    db["link_events"].create(
+        {
+            "id": int,
+            "at": float,
+            "at_utc": str,
+            "user_id": str,
+            "action": str,
+            "extension": str,
+            "previous": str,
+            "source": str,
+        },
+        pk="id",
+        not_null={"at", "user_id", "action"},
+    )
+    db["link_events"].create_index(["user_id", "at"])
+    db["directory_conflicts"].create(
+        {
+            "user_id": str,
+            "kind": str,
+            "value": str,
+            "holder": str,
+            "extension": str,
+            "first_at": float,
+            "last_at": float,
+        },
+        pk="user_id",
+    )
+    db["directory_state"].create({"key": str, "value": str}, pk="key")

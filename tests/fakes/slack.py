@@ -7,6 +7,7 @@ All recorded times (``ApiCall.at``, ``ResponsePost.at``) are ``time.monotonic()`
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -218,6 +219,12 @@ class FakeSlack:
         self.url = f"http://127.0.0.1:{port}" if port else ""
         self.api_url = self.url + "/api/" if port else ""
         self._overrides: dict[str, _Override] = {}
+        #: Custom profile field definitions, as team.profile.get answers them.
+        self.profile_fields: list[dict[str, Any]] = []
+        #: Each user's custom field values: user ID -> field ID -> value.
+        self.profile_values: dict[str, dict[str, str]] = {}
+        #: How many more calls to a method answer 429 (ratelimited), and the Retry-After sent.
+        self._rate_limits: dict[str, tuple[int, str]] = {}
         self._cond = threading.Condition()
         self._counter = itertools.count(1)
         self._server: _Server | None = None
@@ -326,6 +333,47 @@ class FakeSlack:
         with self._cond:
             self.users[user_id] = user
         return user
+
+    def add_profile_field(
+        self,
+        field_id: str,
+        label: str,
+        *,
+        protected: bool = False,
+        scim: bool = False,
+    ) -> dict[str, Any]:
+        """Define a custom profile field shaped like team.profile.get's (options carry the
+        protection flags, as Slack documents them); return it."""
+        options = {"is_protected": protected, "is_scim": scim} if protected or scim else None
+        definition: dict[str, Any] = {
+            "id": field_id,
+            "ordering": len(self.profile_fields),
+            "label": label,
+            "hint": "",
+            "type": "text",
+            "possible_values": None,
+            "options": options,
+            "is_hidden": False,
+            "section_id": "S0123ABCD",
+            "permissions": {"scim": scim, "ui": not (protected or scim), "api": []},
+        }
+        with self._cond:
+            self.profile_fields.append(definition)
+        return definition
+
+    def set_profile_value(self, user_id: str, field_id: str, value: str | None) -> None:
+        """Set (or, with None, clear) one user's value in a custom profile field."""
+        with self._cond:
+            values = self.profile_values.setdefault(user_id, {})
+            if value is None:
+                values.pop(field_id, None)
+            else:
+                values[field_id] = value
+
+    def rate_limit(self, method: str, times: int, retry_after: int = 1) -> None:
+        """Answer the next `times` calls to `method` with 429 and Retry-After, as Slack does."""
+        with self._cond:
+            self._rate_limits[method] = (times, str(retry_after))
 
     def function_token(self, function_execution_id: str) -> str:
         """A fresh just-in-time workflow token (xwfp-…) for one step run, as Slack issues it.
@@ -464,7 +512,12 @@ class FakeSlack:
         with self._cond:
             self.api_calls.append(ApiCall(method, params, token, time.monotonic()))
             override = self._overrides.get(method)
+            limited = self._rate_limits.get(method)
+            if limited is not None and limited[0] > 0:
+                self._rate_limits[method] = (limited[0] - 1, limited[1])
             self._cond.notify_all()
+        if limited is not None and limited[0] > 0:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": limited[1]}
         if override is not None:
             return override.status, override.body, override.headers
         if method == "apps.connections.open":
@@ -507,6 +560,9 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
+            "users.list": self._users_list,
+            "users.profile.get": self._users_profile_get,
+            "team.profile.get": self._team_profile_get,
             "views.publish": self._view,
             "views.open": self._view,
             "views.update": self._view,
@@ -542,6 +598,42 @@ class FakeSlack:
                 if email and str(user["profile"].get("email", "")).lower() == email:
                     return {"ok": True, "user": user}
         return {"ok": False, "error": "users_not_found"}
+
+    def _users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        """users.list by cursor, as Slack pages it; custom fields are not in these profiles."""
+        try:
+            limit = max(1, min(int(params.get("limit") or 0) or 1000, 1000))
+            cursor = str(params.get("cursor") or "")
+            start = int(base64.b64decode(cursor).decode().removeprefix("user:")) if cursor else 0
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        with self._cond:
+            members = list(self.users.values())
+        page = members[start : start + limit]
+        after = start + limit
+        more = base64.b64encode(f"user:{after}".encode()).decode() if after < len(members) else ""
+        return {
+            "ok": True,
+            "members": page,
+            "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": more},
+        }
+
+    def _users_profile_get(self, params: dict[str, Any]) -> dict[str, Any]:
+        """users.profile.get: the profile with its custom fields (an object, or [] if none)."""
+        user_id = str(params.get("user", ""))
+        with self._cond:
+            user = self.users.get(user_id)
+            values = dict(self.profile_values.get(user_id, {}))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        fields: Any = {key: {"value": value, "alt": ""} for key, value in values.items()} or []
+        return {"ok": True, "profile": {**user["profile"], "fields": fields}}
+
+    def _team_profile_get(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            fields = [dict(definition) for definition in self.profile_fields]
+        return {"ok": True, "profile": {"fields": fields, "sections": []}}
 
     def _view(self, params: dict[str, Any]) -> dict[str, Any]:
         view = params.get("view")

@@ -84,7 +84,8 @@ def link_list_pages(links: list[Link]) -> list[list[Link]]:
 
 
 def _link_line(link: Link) -> str:
-    return f"• extension {link.extension}: <@{link.user_id}>"
+    source = " (from the directory)" if link.source == "directory" else ""
+    return f"• extension {link.extension}: <@{link.user_id}>{source}"
 
 
 def link_list(links: list[Link], page: int = 1) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from bot.domain.facts import Facts
 from bot.domain.outcomes import Outcome
 from bot.slack.text.countries import NON_GEOGRAPHIC, country_name, describe_regions
+from bot.slack.text.directory import directory_conflict
 from bot.slack.text.markup import MRKDWN, Markup, admins_hint, quote, seconds, who
 
 DIAL_USAGE = (
@@ -429,6 +430,7 @@ SENTENCES: dict[Outcome, Sentence] = {
     Outcome.REFUSED_EMERGENCY: emergency_refused,
     Outcome.REFUSED_SPECIAL_EXTENSION: special_extension_refused,
     Outcome.REFUSED_UNLINKED: not_linked,
+    Outcome.REFUSED_DIRECTORY_CONFLICT: directory_conflict,
     Outcome.REFUSED_COLLEAGUE_UNLINKED: colleague_not_linked,
     Outcome.REFUSED_OWN_EXTENSION: own_extension,
     Outcome.REFUSED_NO_NUMBER: no_number_in_message,

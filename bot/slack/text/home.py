@@ -77,6 +77,7 @@ LABELS: dict[Outcome, str] = {
     Outcome.REFUSED_EMERGENCY: "refused (emergency)",
     Outcome.REFUSED_SPECIAL_EXTENSION: "refused (special number)",
     Outcome.REFUSED_UNLINKED: "refused (unlinked)",
+    Outcome.REFUSED_DIRECTORY_CONFLICT: "refused (directory conflict)",
     Outcome.REFUSED_COLLEAGUE_UNLINKED: "refused (colleague unlinked)",
     Outcome.REFUSED_OWN_EXTENSION: "refused (own extension)",
     Outcome.REFUSED_NO_NUMBER: "refused (no number)",
