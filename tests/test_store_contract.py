@@ -286,6 +286,8 @@ async def test_a_process_that_stops_beating_is_settled_and_one_that_left_is_forg
 
 async def test_a_request_is_claimed_once_even_across_processes(open_store: Opener) -> None:
     first, second = await open_store(), await open_store()
+    await call(first.processes.heartbeat)  # both alive, as every running process is
+    await call(second.processes.heartbeat)
     assert await call(first.claims.claim, "trigger:123.456.abc") is True
     assert await call(first.claims.claim, "trigger:123.456.abc") is False
     assert await call(second.claims.claim, "trigger:123.456.abc") is False
