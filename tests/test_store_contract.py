@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from bot.domain.directory import DIRECTORY, HAND, Verdict
+from bot.domain.extensions import linkable_problem
 from bot.domain.rates import Rate
 from bot.store import Held, Reserved, Store
 from bot.store.pg import postgres_store
@@ -329,3 +331,187 @@ async def forget_owners(store: Any, call_id: int) -> None:
         return
     async with store.database.writing() as conn:
         await conn.execute("UPDATE calls SET owner = NULL WHERE id = %s", [call_id])
+
+
+async def test_a_claim_of_a_process_that_died_before_acting_is_taken_over(
+    open_store: Opener, clock: Clock
+) -> None:
+    """Killed between claiming and acking: the request resent to another process is acted on."""
+    killed, survivor = await open_store(owner="killed"), await open_store(owner="survivor")
+    await call(killed.processes.heartbeat)
+    await call(survivor.processes.heartbeat)
+    assert await call(killed.claims.claim, "trigger:T1", "envelope:E1") is True
+    assert await call(survivor.claims.claim, "trigger:T1", "envelope:E2") is False  # alive
+    clock.now += STALE_SECONDS + 5  # the killed process's heartbeat goes stale
+    await call(survivor.processes.heartbeat)
+    assert await call(survivor.claims.claim, "trigger:T1", "envelope:E3") is True  # once
+    assert await call(survivor.claims.claim, "trigger:T1", "envelope:E4") is False
+    assert await call(survivor.claims.claim, "envelope:E2") is False  # a repeat's names stay
+    assert await call(killed.claims.claim, "trigger:T1") is False  # back: not its any more
+
+
+async def test_a_claim_acted_on_stays_a_repeat_even_after_its_process_is_gone(
+    open_store: Opener, clock: Clock
+) -> None:
+    first, second = await open_store(owner="first"), await open_store(owner="second")
+    await call(first.processes.heartbeat)
+    assert await call(first.claims.claim, "trigger:T1") is True
+    assert await call(first.claims.claim, "trigger:T2") is True
+    await call(first.claims.acted, "trigger:T1")
+    await call(second.claims.acted, "trigger:T2")  # not its claim: changes nothing
+    await call(first.processes.leave)
+    clock.now += STALE_SECONDS + 5
+    await call(second.processes.heartbeat)
+    assert await call(second.claims.claim, "trigger:T1") is False
+    assert await call(second.claims.claim, "trigger:T2") is True  # never acted on
+
+
+async def test_a_claim_made_as_the_act_is_done_at_once(open_store: Opener, clock: Clock) -> None:
+    first, second = await open_store(owner="first"), await open_store(owner="second")
+    assert await call(first.claims.claim, "event:Ev1", done=True) is True
+    clock.now += STALE_SECONDS + 5  # "first" never beat: gone, yet its act was recorded
+    await call(second.processes.heartbeat)
+    assert await call(second.claims.claim, "event:Ev1") is False
+
+
+async def placed(store: Any, user: str = "UALICE001", dest: str = "+15808675309") -> int:
+    slot = await reserve(store, user=user, dest=dest)
+    assert isinstance(slot, Reserved)
+    await finish(store, slot.call_id, "placed", 200)
+    return slot.call_id
+
+
+async def test_an_answer_is_written_once_changed_on_demand_and_only_by_its_caller(
+    store: Any, clock: Clock
+) -> None:
+    call_id = await placed(store)
+    assert await call(store.answers.answer, call_id, user_id="UBOB00001", answer="x") is None
+    first = await call(store.answers.answer, call_id, user_id="UALICE001", answer="connected")
+    assert first.previous is None and first.changed and first.record.answer == "connected"
+    clock.now += 60
+    again = await call(store.answers.answer, call_id, user_id="UALICE001", answer="connected")
+    assert not again.changed
+    changed = await call(store.answers.answer, call_id, user_id="UALICE001", answer="didnt_ring")
+    assert changed.previous == "connected" and changed.record.answer == "didnt_ring"
+    assert (await call(store.answers.call, call_id)).answer == "didnt_ring"
+    assert (await call(store.calls.recent))[0].answer == "didnt_ring"
+    assert await call(store.answers.didnt_ring_count, "309") == 1
+    assert await call(store.answers.didnt_ring_count, "310") == 0
+    assert await call(store.answers.call, call_id + 1000) is None
+    pending = await reserve(store, dest="+15550000009")  # still with the PBX: not placed
+    assert (
+        await call(store.answers.answer, pending.call_id, user_id="UALICE001", answer="x") is None
+    )
+
+
+async def test_didnt_ring_is_counted_by_extension_and_the_report_sums_the_log(
+    store: Any, clock: Clock
+) -> None:
+    for n, (user, answer) in enumerate([("U1", "didnt_ring"), ("U2", "didnt_ring"), ("U3", "")]):
+        call_id = await placed(store, user=user, dest=f"+1555000000{n}")
+        if answer:
+            await call(store.answers.answer, call_id, user_id=user, answer=answer)
+        clock.now += 1
+    await call(
+        store.calls.record_refusal, "U4", extension=None, destination=None, surface="slash",
+        outcome="refused_unlinked",
+    )  # fmt: skip
+    clock.now += 86400
+    top = await call(store.answers.top_didnt_ring, days=7, limit=5)
+    assert [(t.extension, t.count, t.last_at) for t in top] == [("309", 2, 1_800_000_001.0)]
+    summary = await call(store.answers.summary, days=7)
+    assert summary.per_day == [("2027-01-15", 4)]
+    assert summary.outcomes == {"placed": 3, "refused_unlinked": 1}
+    assert list(summary.outcomes) == ["placed", "refused_unlinked"]
+    assert summary.answers == {"didnt_ring": 2, "": 1}
+    assert [t.count for t in summary.didnt_ring] == [2]
+    assert summary.until - summary.since == 7 * 86400
+
+
+async def test_a_notice_is_claimed_once_an_hour_per_admin_and_extension(
+    open_store: Opener, clock: Clock
+) -> None:
+    one, other = await open_store(owner="one"), await open_store(owner="other")
+    assert await call(one.answers.claim_notice, "309", "UADMIN001") is True
+    assert await call(other.answers.claim_notice, "309", "UADMIN001") is False
+    assert await call(other.answers.claim_notice, "309", "UOWNER001") is True
+    assert await call(one.answers.claim_notice, "310", "UADMIN001") is True
+    clock.now += 3599
+    assert await call(other.answers.claim_notice, "309", "UADMIN001") is False
+    clock.now += 2
+    assert await call(other.answers.claim_notice, "309", "UADMIN001") is True
+    await call(other.answers.release_notice, "309", "UADMIN001")  # not delivered
+    assert await call(one.answers.claim_notice, "309", "UADMIN001") is True
+
+
+def rule(value: str) -> Any:
+    return linkable_problem(value, "US")
+
+
+async def test_the_directory_links_follows_and_keeps_its_audit_rows(
+    store: Any, clock: Clock
+) -> None:
+    await call(store.links.set, "U1", "309", "UADMIN")
+    assert (await call(store.links.get, "U1")).source == HAND
+    linked = await call(store.directory.follow, "U2", " 310 ", active=True, rule=rule)
+    assert linked.decision.verdict == Verdict.LINK and not linked.new_conflict
+    assert (await call(store.links.get, "U2")).source == DIRECTORY
+    clock.now += 1
+    changed = await call(store.directory.follow, "U2", "311", active=True, rule=rule)
+    assert changed.decision.verdict == Verdict.CHANGE
+    taken = await call(store.directory.follow, "U3", "309", active=True, rule=rule)
+    assert taken.decision.verdict == Verdict.TAKEN and taken.decision.holder == "U1"
+    assert taken.new_conflict
+    clock.now += 1
+    again = await call(store.directory.follow, "U3", "309", active=True, rule=rule)
+    assert again.decision.verdict == Verdict.TAKEN and not again.new_conflict
+    hand = await call(store.directory.follow, "U1", "312", active=True, rule=rule)
+    assert hand.decision.verdict == Verdict.HAND and hand.new_conflict
+    conflicts = await call(store.directory.conflicts)
+    assert [(c.user_id, c.kind, c.value, c.holder, c.extension) for c in conflicts] == [
+        ("U3", "taken", "309", "U1", ""),
+        ("U1", "hand", "312", "", "309"),
+    ]
+    assert conflicts[0].first_at == 1_800_000_001.0  # still open since it was first seen
+    assert await call(store.directory.conflict_count) == 2
+    await call(store.directory.follow, "U3", "", active=True, rule=rule)  # agrees now: closed
+    assert await call(store.directory.conflict_count) == 1
+    removed = await call(store.directory.follow, "U2", "311", active=False, rule=rule)
+    assert removed.decision.verdict == Verdict.REMOVE and await call(store.links.get, "U2") is None
+    events = await call(store.directory.events)
+    assert [(e.user_id, e.action, e.extension, e.previous) for e in events] == [
+        ("U2", "removed", None, "311"),
+        ("U2", "changed", "311", "310"),
+        ("U2", "linked", "310", None),
+    ]
+    assert [e.action for e in await call(store.directory.events, "U2", limit=1)] == ["removed"]
+    assert await call(store.directory.events, "U9") == []
+    await call(store.directory.follow, "U4", "320", active=True, rule=rule)
+    assert await call(store.directory.count) == 1
+    assert await call(store.directory.recalled, "last sync") is None
+    await call(store.directory.remember, "last sync", '{"n": 1}')
+    await call(store.directory.remember, "last sync", '{"n": 2}')
+    assert await call(store.directory.recalled, "last sync") == '{"n": 2}'
+
+
+async def test_the_store_answers_its_clock_its_health_and_probes_a_write(
+    store: Any, clock: Clock
+) -> None:
+    assert store.now() == clock.now
+    assert store.health().ok and store.health().heartbeat_age is None
+    await call(store.processes.heartbeat)
+    health = store.health()
+    assert health.ok and health.heartbeat_age is not None and health.heartbeat_age < 5
+    await call(store.probe_write)
+    assert await call(store.calls.recent) == []
+
+
+async def test_a_late_outcome_keeps_when_the_call_ended(store: Any, clock: Clock) -> None:
+    slot = await reserve(store)
+    ended = clock.now + 1
+    clock.now += 9  # written late: the duplicate window still runs from when it ended
+    await call(
+        store.calls.finish, slot.call_id, outcome="placed", sent=True, pbx_status=200,
+        latency_ms=5, finished_at=ended,
+    )  # fmt: skip
+    assert await reserve(store) == Held("duplicate", 2)

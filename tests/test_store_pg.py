@@ -100,10 +100,51 @@ async def test_the_whole_app_budget_is_exact_under_contention(replicas: Any) -> 
 
 async def test_a_request_is_claimed_once_under_contention(replicas: Any) -> None:
     stores = await replicas()
+    for store in stores:  # every running replica beats: its claims are its own to act on
+        await store.processes.heartbeat()
     claims = await asyncio.gather(
         *(stores[n % REPLICAS].claims.claim(f"envelope:E{n}", "trigger:T1") for n in range(20))
     )
     assert claims.count(True) == 1
+
+
+async def test_a_dead_replicas_claim_is_taken_over_once_under_contention(replicas: Any) -> None:
+    clock = Clock()
+    dead, *alive = await replicas(clock=clock)
+    await dead.processes.heartbeat()
+    assert await dead.claims.claim("trigger:T1", "envelope:E0") is True
+    clock.now += 20  # its heartbeat goes stale; the others' are fresh
+    for store in alive:
+        await store.processes.heartbeat()
+    claims = await asyncio.gather(
+        *(alive[n % len(alive)].claims.claim(f"envelope:E{n + 1}", "trigger:T1") for n in range(20))
+    )
+    assert claims.count(True) == 1
+
+
+async def test_an_admin_is_told_once_whichever_replicas_press_at_once(replicas: Any) -> None:
+    stores = await replicas()
+    told = await asyncio.gather(
+        *(stores[n % REPLICAS].answers.claim_notice("309", "UADMIN001") for n in range(20))
+    )
+    assert told.count(True) == 1
+
+
+async def test_the_directory_never_links_one_extension_twice_under_contention(
+    replicas: Any,
+) -> None:
+    stores = await replicas()
+    followed = await asyncio.gather(
+        *(
+            stores[n % REPLICAS].directory.follow(f"U{n}", "309", active=True, rule=lambda v: None)
+            for n in range(20)
+        )
+    )
+    assert sum(f.decision.verdict == "link" for f in followed) == 1
+    assert (
+        await stores[0].links.users_with("309") != []
+        and len(await stores[0].links.users_with("309")) == 1
+    )
 
 
 async def test_replicas_migrate_together_once(
@@ -121,14 +162,16 @@ async def test_replicas_migrate_together_once(
             assert [row[0] for row in await cursor.fetchall()] == list(range(1, LATEST + 1))
             # A schema an older deploy left behind is brought up to date on the next open.
             await conn.execute(f"DELETE FROM schema_migrations WHERE version = {LATEST}")
-            await conn.execute("DROP TABLE processes")
+            await conn.execute("ALTER TABLE links DROP COLUMN source")
+            await conn.execute("DROP TABLE link_events, directory_conflicts, directory_state")
             await conn.commit()
         assert await stores[0].check() == f"schema version {LATEST - 1}, expected {LATEST}"
         again = postgres_store(postgres_url)
         await again.open()
         stores.append(again)
         assert await again.check() == "ok"
-        await again.processes.heartbeat()
+        await again.directory.follow("U1", "309", active=True, rule=lambda value: None)
+        assert (await again.links.get("U1")).source == "directory"
     finally:
         await asyncio.gather(*(store.close() for store in stores))
 

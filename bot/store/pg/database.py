@@ -14,10 +14,11 @@ from contextlib import asynccontextmanager
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from bot.store.database import WRITE_WAIT_SECONDS
-from bot.store.pg.errors import Scrubber
+from bot.store.database import WRITE_WAIT_SECONDS, Health
+from bot.store.errors import StoreFailed
+from bot.store.pg.errors import Scrubber, guarded
 from bot.store.pg.migrations import LATEST, migrate, version
 
 #: Connections each process keeps at most: three replicas stay far below PostgreSQL's 100.
@@ -36,6 +37,9 @@ class PgDatabase:
         self.clock = clock
         self.version = 0
         self.loop: asyncio.AbstractEventLoop | None = None
+        #: The last write's failure (None once a write succeeds), and the last heartbeat.
+        self._write_failure: StoreFailed | None = None
+        self._last_beat: float | None = None
         self._url = url
         self._options: dict[str, object] = {"autocommit": True}
         try:
@@ -83,11 +87,50 @@ class PgDatabase:
     @asynccontextmanager
     async def writing(self, wait: float = WRITE_WAIT_SECONDS) -> AsyncIterator[AsyncConnection]:
         """One transaction, whose lock waits give up (StoreBusy) after `wait` seconds."""
-        async with self.pool.connection(timeout=wait) as conn, conn.transaction():
+        try:
+            async with self.pool.connection(timeout=wait) as conn, conn.transaction():
+                await conn.execute(
+                    "SELECT set_config('lock_timeout', %s, true)",
+                    [f"{max(1, int(wait * 1000))}ms"],
+                )
+                yield conn
+        except (psycopg.IntegrityError, psycopg.ProgrammingError):
+            raise  # a bug in our SQL says nothing about the server
+        except (psycopg.Error, PoolTimeout, OSError) as error:
+            failure = self.scrubber.failure(error, pool_empty=self.pool_empty())
+            if isinstance(failure, StoreFailed):
+                self._write_failure = failure
+            raise
+        else:
+            self._write_failure = None
+
+    def beat(self) -> None:
+        """Note that this process's heartbeat was just written (for health())."""
+        self._last_beat = time.monotonic()
+
+    def health(self, stale_after: float) -> Health:
+        """Whether writes work, as far as this process knows, without a query: unhealthy when
+        the last write failed (read-only, full, failing) or the heartbeat is older than
+        `stale_after` seconds."""
+        age = None if self._last_beat is None else time.monotonic() - self._last_beat
+        failure = self._write_failure
+        if failure is not None:
+            return Health(failure.cause, str(failure), age)
+        if age is not None and age > stale_after:
+            detail = f"this process's heartbeat was last written {age:.0f} s ago"
+            return Health("stale", detail, age)
+        return Health(None, "ok", age)
+
+    @guarded
+    async def probe_write(self, wait: float = WRITE_WAIT_SECONDS) -> None:
+        """Commit a write that leaves nothing behind; raise StoreError when writes fail (a
+        standby's read-only transaction, a full disk, a server out of reach)."""
+        async with self.writing(wait=wait) as conn:
             await conn.execute(
-                "SELECT set_config('lock_timeout', %s, true)", [f"{max(1, int(wait * 1000))}ms"]
+                "INSERT INTO pbx_state (key, value) VALUES ('write probe', 0)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
             )
-            yield conn
+            await conn.execute("DELETE FROM pbx_state WHERE key = 'write probe'")
 
     async def check(self) -> str:
         """'ok' when the server answers and its schema is this code's; else what is wrong."""

@@ -36,7 +36,7 @@ ADMISSION_LOCK = 0x5746_4441
 METRICS_WAIT_SECONDS = 5.0
 _RECORD = (
     "id, at, user_id, extension, destination, surface, outcome, pbx_status, latency_ms,"
-    " detail, typed"
+    " detail, typed, answer"
 )
 
 
@@ -149,13 +149,15 @@ class PgCallLedger(PgPart):
         pbx_status: int | None,
         latency_ms: int,
         detail: str = "",
+        finished_at: float | None = None,
     ) -> None:
-        """Record how a reserved call ended."""
+        """Record how a reserved call ended (at `finished_at`, when written later than that)."""
+        ended = self._now() if finished_at is None else finished_at
         async with self._database.writing(wait=SLOW_WRITE_SECONDS) as conn:
             await conn.execute(
                 "UPDATE calls SET outcome = %s, sent = %s, pbx_status = %s, latency_ms = %s,"
                 " detail = %s, finished_at = %s WHERE id = %s",
-                [outcome, int(sent), pbx_status, latency_ms, detail[:500], self._now(), call_id],
+                [outcome, int(sent), pbx_status, latency_ms, detail[:500], ended, call_id],
             )
 
     @guarded

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from bot.domain.directory import HAND
 from bot.store.links import Link
 from bot.store.pg.database import PgPart
 from bot.store.pg.errors import guarded
 from bot.store.timestamps import iso
 
-_COLUMNS = "user_id, extension, linked_by, linked_at"
+#: The advisory lock key a link's write takes ("WFDL" as a number): the directory's steps
+#: (bot.store.pg.link_events) and links made by hand take turns, as SQLite's writers do.
+DIRECTORY_LOCK = 0x5746_444C
+_COLUMNS = "user_id, extension, linked_by, linked_at, source"
 
 
 class PgLinks(PgPart):
@@ -48,18 +52,22 @@ class PgLinks(PgPart):
         return int(row[0]) if row else 0
 
     @guarded
-    async def set(self, user_id: str, extension: str, linked_by: str) -> Link | None:
-        """Link or re-link a user; answer the link it replaced, if any."""
+    async def set(
+        self, user_id: str, extension: str, linked_by: str, source: str = HAND
+    ) -> Link | None:
+        """Link or re-link a user (by hand unless told); answer the link it replaced, if any."""
         async with self._database.writing() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", [DIRECTORY_LOCK])
             cursor = await conn.execute(
                 f"SELECT {_COLUMNS} FROM links WHERE user_id = %s FOR UPDATE", [user_id]
             )
             row = await cursor.fetchone()
             await conn.execute(
-                f"INSERT INTO links ({_COLUMNS}) VALUES (%s, %s, %s, %s)"
+                f"INSERT INTO links ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (user_id) DO UPDATE SET extension = excluded.extension,"
-                " linked_by = excluded.linked_by, linked_at = excluded.linked_at",
-                [user_id, extension, linked_by, iso(self._now())],
+                " linked_by = excluded.linked_by, linked_at = excluded.linked_at,"
+                " source = excluded.source",
+                [user_id, extension, linked_by, iso(self._now()), source],
             )
         return Link(*row) if row else None
 

@@ -47,6 +47,39 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             " started_at double precision, heartbeat_at double precision)",
         ),
     ),
+    (
+        "m004_claim_owners",
+        (
+            # As SQLite's m006: claims made before owners were recorded count as acted on.
+            "ALTER TABLE handled ADD COLUMN owner text",
+            "ALTER TABLE handled ADD COLUMN done integer NOT NULL DEFAULT 1",
+        ),
+    ),
+    (
+        "m005_caller_answers",
+        (
+            # As SQLite's m007: the caller's answer on its call's row, and the admins' notices.
+            "ALTER TABLE calls ADD COLUMN answer text",
+            "ALTER TABLE calls ADD COLUMN answered_at double precision",
+            "CREATE INDEX calls_answers ON calls (answer, at) WHERE answer IS NOT NULL",
+            "CREATE TABLE admin_notices (extension text NOT NULL, admin_id text NOT NULL,"
+            " told_at double precision, PRIMARY KEY (extension, admin_id))",
+        ),
+    ),
+    (
+        "m006_directory_links",
+        (
+            # As SQLite's m008: where each link came from, and the directory's own tables.
+            "ALTER TABLE links ADD COLUMN source text NOT NULL DEFAULT 'hand'",
+            "CREATE TABLE link_events (id bigserial PRIMARY KEY, at double precision NOT NULL,"
+            " at_utc text, user_id text NOT NULL, action text NOT NULL, extension text,"
+            " previous text, source text)",
+            "CREATE INDEX link_events_user_at ON link_events (user_id, at)",
+            "CREATE TABLE directory_conflicts (user_id text PRIMARY KEY, kind text, value text,"
+            " holder text, extension text, first_at double precision, last_at double precision)",
+            "CREATE TABLE directory_state (key text PRIMARY KEY, value text)",
+        ),
+    ),
 )
 #: The schema version this code writes and reads.
 LATEST = len(MIGRATIONS)

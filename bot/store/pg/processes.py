@@ -32,6 +32,7 @@ class PgProcesses(PgPart):
                 " ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
                 [self.owner, os.getpid(), socket.gethostname(), now, now],
             )
+        self._database.beat()
 
     @guarded
     async def leave(self) -> None:

@@ -9,12 +9,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from bot.store.database import Health
+from bot.store.pg.answers import PgAnswers
 from bot.store.pg.claims import PgClaims
 from bot.store.pg.database import PgDatabase
 from bot.store.pg.errors import Scrubber, guarded
 from bot.store.pg.ledger import PgCallLedger, ThreadBudget
+from bot.store.pg.link_events import PgDirectoryLinks
 from bot.store.pg.links import PgLinks
 from bot.store.pg.processes import PgProcesses
+from bot.store.processes import HEALTHY_BEAT_SECONDS
 
 
 class PgStore:
@@ -31,8 +35,12 @@ class PgStore:
         self.database = PgDatabase(url, clock=clock)
         self.links = PgLinks(self.database)
         self.calls = PgCallLedger(self.database, self.owner)
-        self.claims = PgClaims(self.database)
+        self.claims = PgClaims(self.database, self.owner)
         self.processes = PgProcesses(self.database, self.owner)
+        #: Callers' answers to "did it ring?" and the admins' notices.
+        self.answers = PgAnswers(self.database)
+        #: Links kept by the company directory (DIALER_EXTENSION_FIELD), their audit rows.
+        self.directory = PgDirectoryLinks(self.database)
 
     @property
     def path(self) -> str:
@@ -48,6 +56,10 @@ class PgStore:
         """Whether the server is out of reach."""
         return self.database.pool_empty()
 
+    def now(self) -> float:
+        """The store's clock: the time a row written now would carry."""
+        return self.database.clock()
+
     def budget(self) -> ThreadBudget:
         """The PBX budget's read for the metrics (built on a worker thread)."""
         return self.calls.from_thread()
@@ -60,6 +72,16 @@ class PgStore:
     async def check(self) -> str:
         """'ok' when the server answers with this code's schema; raises StoreError when not."""
         return await self.database.check()
+
+    @guarded
+    async def probe_write(self) -> None:
+        """Commit a write that leaves nothing behind; raises StoreError when writes fail."""
+        await self.database.probe_write()
+
+    def health(self) -> Health:
+        """What this process knows of its writes, without a query (for /healthz): unhealthy
+        when the last write failed or the heartbeat is older than three beats."""
+        return self.database.health(stale_after=HEALTHY_BEAT_SECONDS)
 
     @guarded
     async def describe(self) -> str:
