@@ -13,7 +13,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 from aiohttp import web
@@ -78,15 +78,35 @@ class Components:
             await closing
 
 
-def open_store(settings: Settings, *, clock: Callable[[], float] = time.time) -> Store | PgStore:
+class StoreSettings(Protocol):
+    """The two settings that say where the store is (Settings has them; so do the operator
+    commands' own, which need no Slack token to read the links)."""
+
+    @property
+    def db_path(self) -> str: ...
+
+    @property
+    def database_url(self) -> str | None: ...
+
+
+def open_store(
+    settings: StoreSettings, *, clock: Callable[[], float] = time.time, blocking: bool = False
+) -> Store | PgStore:
     """The store: PostgreSQL at DIALER_DATABASE_URL when set, else SQLite at DIALER_DB.
 
-    SQLite is opened and migrated here; PostgreSQL's pool is opened (and migrated) by
-    `await store.open()` in the event loop (bot.runtime.process.start does). Raises StoreError
-    when the store can't be opened, DriverMissing when the URL is set without psycopg.
+    The one place that picks the backend. SQLite is opened and migrated here; PostgreSQL's
+    pool is opened (and migrated) by `await store.open()` in the event loop (bot.runtime.process
+    .start does), or here with `blocking=True`, for plain synchronous code (the operator
+    commands): its methods are then plain calls, as SQLite's are. Raises StoreError when the
+    store can't be opened, DriverMissing when the URL is set without psycopg.
     """
     if settings.database_url:
-        return postgres_store(settings.database_url, clock=clock)
+        store = postgres_store(settings.database_url, clock=clock)
+        if blocking:
+            from bot.store.pg.blocking import BlockingStore  # psycopg is there: store made
+
+            return BlockingStore(store)  # type: ignore[return-value]  # the same methods
+        return store
     return Store(settings.db_path, clock=clock)
 
 

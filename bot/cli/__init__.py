@@ -1,4 +1,5 @@
-"""Operator commands: `python -m bot check`, `python -m bot links import|export`, `report`.
+"""Operator commands: `python -m bot check`, `links import|export|sync`, `report`,
+`database copy`.
 
 `main(argv)` parses the words after `python -m bot` and answers the exit status: 0 done,
 1 a check failed or the import file has bad rows (nothing changed), 2 a usage or setup error.
@@ -18,6 +19,7 @@ from pathlib import Path
 from bot import logs
 from bot.cli.check import run_check
 from bot.cli.common import CliError, Env, safe, secrets
+from bot.cli.database import run_copy
 from bot.cli.links import run_export, run_import
 from bot.cli.report import DEFAULT_DAYS, FORMATS, days, run_report
 from bot.cli.sync import run_sync
@@ -25,7 +27,7 @@ from bot.cli.sync import run_sync
 PROG = "python -m bot"
 DISTRIBUTION = "webfones-slack-dialer"
 #: The first words that mean "run an operator command" rather than "run the bot".
-COMMANDS = frozenset({"check", "links", "report"})
+COMMANDS = frozenset({"check", "database", "links", "report"})
 
 DESCRIPTION = """\
 Operator commands for the WebFones Slack Dialer. Run without a command,
@@ -35,9 +37,11 @@ Operator commands for the WebFones Slack Dialer. Run without a command,
 CHECK_HELP = """\
 Check, one line each, that the settings are valid, Slack accepts SLACK_BOT_TOKEN,
 the PBX answers and accepts WEBFONES_API_KEY, and DIALER_DB opens (it is created
-and migrated if missing). No call is placed: the PBX is probed with a GET. In
-Socket Mode the app token is only checked for shape. Exit 0 when all pass, 1 when
-any fails. Secrets are never printed."""
+and migrated if missing), or DIALER_DATABASE_URL's PostgreSQL when set (its
+server, address without the password, and schema version are shown). No call is
+placed: the PBX is probed with a GET. In Socket Mode the app token is only
+checked for shape. Exit 0 when all pass, 1 when any fails. Secrets are never
+printed."""
 
 IMPORT_HELP = """\
 Link Slack users to extensions from a CSV file with a header row, e.g.
@@ -96,6 +100,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     _add_check(commands, common)
     _add_links(commands, common)
     _add_report(commands, common)
+    _add_database(commands, common)
     return parser
 
 
@@ -192,6 +197,42 @@ def _add_report(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         "--format", choices=FORMATS, default="table", help="table (default), csv or json"
     )
     report.set_defaults(run=run_report)
+
+
+COPY_HELP = """\
+Copy the SQLite database (DIALER_DB, or --from FILE) into the empty PostgreSQL
+database DIALER_DATABASE_URL names, to run replicas on several hosts: the links
+(with where each came from), the audit log with the callers' answers (which is
+also the budgets' history), the PBX's 429 pause, request claims, the directory's
+audit rows, conflicts and state, and the admins' notices. The copy is one
+transaction, and each table's count is checked after it. A target that already
+holds data is refused and nothing is written (exit 1). Stop the bot first, so
+that nothing is written to DIALER_DB during the copy; then set
+DIALER_DATABASE_URL on every replica. The SQLite file is left as it was."""
+
+
+def _add_database(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The `database copy` command."""
+    database = commands.add_parser(
+        "database",
+        help="copy the SQLite database into an empty PostgreSQL database (for replicas)",
+        description="Move the bot's data between databases.",
+    )
+    actions = database.add_subparsers(dest="action", metavar="ACTION", required=True)
+    copy = actions.add_parser(
+        "copy",
+        help="copy DIALER_DB into the empty PostgreSQL database at DIALER_DATABASE_URL",
+        description=COPY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help="the SQLite file to copy (default: DIALER_DB)",
+    )
+    copy.set_defaults(run=run_copy)
 
 
 def _logging(verbose: bool, env: Env) -> None:

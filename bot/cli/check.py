@@ -14,9 +14,10 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot import wiring
-from bot.cli.common import Env, db_exists, safe
+from bot.cli.common import Env, Where, db_exists, safe
 from bot.cli.sync import directory_summary
 from bot.config import Settings, SettingsError, load_settings
 from bot.pbx import (
@@ -55,6 +56,9 @@ class Result:
 def settings_result(settings: Settings) -> Result:
     """What mode the bot would run in, and where its database is."""
     mode = "Socket Mode" if settings.socket_mode else f"HTTP mode, port {settings.port}"
+    place = Where(settings.db_path, settings.database_url)
+    if place.shared:
+        return Result(OK, "settings", f"{mode}, DB {place.name.split(' ', 1)[-1]}")
     return Result(OK, "settings", f"{mode}, DB {settings.db_path}")
 
 
@@ -159,6 +163,8 @@ def database_result(settings: Settings) -> Result:
     """Open (and migrate) DIALER_DB, run SQLite's quick check, count the links, and commit a
     write that leaves nothing behind: a full disk or a read-only file fails even while the
     bot runs (and reads still work)."""
+    if settings.database_url:
+        return shared_database_result(Where(settings.db_path, settings.database_url))
     path = settings.db_path
     where = os.path.abspath(path)
     created = "created, " if not db_exists(path) else ""
@@ -185,9 +191,40 @@ def database_result(settings: Settings) -> Result:
     return Result(OK, "DIALER_DB", f"{where} ({created}integrity ok, writable, {links} links)")
 
 
+def shared_database_result(place: Where) -> Result:
+    """Open (and migrate) DIALER_DATABASE_URL, name the server and the schema version, count
+    the links, and commit a write that leaves nothing behind (a standby or a full disk fails
+    it). The password is never shown: the store's words name the database without it."""
+    name = "DIALER_DATABASE_URL"
+    try:
+        store: Any = wiring.open_store(place, blocking=True)
+    except (StoreError, OSError) as error:
+        return Result(FAIL, name, str(error))
+    try:
+        described, verdict = store.describe(), store.check()
+        if verdict != "ok":
+            return Result(FAIL, name, f"{described}: {verdict}")
+        links = store.links.count()
+        store.database.probe_write(wait=PROBE_WAIT_SECONDS)
+    except StoreBusy:
+        return Result(
+            FAIL,
+            name,
+            f"{place.name.split(' ', 1)[-1]} stayed locked by another writer for "
+            f"{PROBE_WAIT_SECONDS:g} s: the bot can't record calls either",
+        )
+    except StoreError as error:
+        return Result(FAIL, name, f"cannot be written: {error}")
+    finally:
+        store.close()
+    return Result(OK, name, f"{described} (writable, {links} links)")
+
+
 def permissions_result(settings: Settings) -> Result | None:
     """Warn when the database or its side files may be read or written by others (None when
     they are private): they hold phone numbers and who called whom."""
+    if settings.database_url:
+        return None  # PostgreSQL's files are the server's: its own access rules apply
     exposed = open_to_others(settings.db_path)
     if not exposed:
         return None
@@ -225,10 +262,11 @@ def _checks(settings: Settings) -> list[tuple[str, Callable[[], Result | None]]]
     elif settings.slack_signing_secret:
         secret = settings.slack_signing_secret
         checks.append(("SLACK_SIGNING_SECRET", lambda: signing_secret_result(secret)))
+    database_name = "DIALER_DATABASE_URL" if settings.database_url else "DIALER_DB"
     checks += [
         ("SLACK_BOT_TOKEN", lambda: slack_result(settings)),
         ("PBX", lambda: pbx_result(settings)),
-        ("DIALER_DB", lambda: database_result(settings)),
+        (database_name, lambda: database_result(settings)),
         ("DIALER_DB", lambda: permissions_result(settings)),
     ]
     if settings.extension_field:

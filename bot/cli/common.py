@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import config
+from bot import config, wiring
 from bot.logs import scrub
 from bot.store import Store, StoreError
 
@@ -41,12 +42,50 @@ def db_path(env: Env) -> str:
     return setting(env, "DIALER_DB")
 
 
-def open_store(path: str) -> Store:
-    """Open (and migrate) the SQLite file, or explain in one line why not."""
+@dataclass(frozen=True)
+class Where:
+    """Where the store is: PostgreSQL at DIALER_DATABASE_URL when set, else DIALER_DB."""
+
+    db_path: str
+    database_url: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether the store is PostgreSQL (several hosts share it)."""
+        return bool(self.database_url)
+
+    @property
+    def name(self) -> str:
+        """The store named for the operator: the setting and its value, never a password."""
+        if not self.database_url:
+            return f"DIALER_DB {self.db_path}"
+        try:
+            from bot.store.pg.errors import shown  # psycopg is the [postgres] extra
+        except ImportError:
+            return "DIALER_DATABASE_URL"
+        return f"DIALER_DATABASE_URL {shown(self.database_url)}"
+
+    def exists(self) -> bool:
+        """Whether there is a store to read (opening SQLite's file would create it)."""
+        return self.shared or db_exists(self.db_path)
+
+
+def where(env: Env) -> Where:
+    """The store the bot would open with these settings."""
+    return Where(setting(env, "DIALER_DB"), setting(env, "DIALER_DATABASE_URL"))
+
+
+def open_store(place: Where | str) -> Store:
+    """Open (and migrate) the store through bot.wiring, the one place that picks the backend,
+    with plain methods on either; or explain in one line why not (never with a password)."""
+    if isinstance(place, str):
+        place = Where(place)
     try:
-        return Store(path)
+        return wiring.open_store(place, blocking=True)  # type: ignore[return-value]
     except (StoreError, OSError) as error:
-        raise CliError(f"DIALER_DB {path!r} cannot be opened: {error}.") from None
+        if place.shared:  # the store's words name DIALER_DATABASE_URL without the password
+            raise CliError(f"{str(error).rstrip('.')}.") from None
+        raise CliError(f"DIALER_DB {place.db_path!r} cannot be opened: {error}.") from None
 
 
 def db_exists(path: str) -> bool:

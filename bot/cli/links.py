@@ -16,11 +16,11 @@ from bot.cli import linkfile
 from bot.cli.common import (
     CliError,
     Env,
+    Where,
     bot_token,
-    db_exists,
-    db_path,
     open_store,
     slack_api_url,
+    where,
 )
 from bot.cli.linkfile import Row
 from bot.config import SettingsError, default_region
@@ -163,15 +163,15 @@ def _summary(counts: Counter[str], dry_run: bool) -> str:
     return line + " (dry run: nothing was written)" if dry_run else line
 
 
-def _open_for_import(path: str, dry_run: bool) -> Store | None:
+def _open_for_import(place: Where, dry_run: bool) -> Store | None:
     """The store to compare against and write to; a dry run never creates the file."""
-    if db_exists(path):
-        return open_store(path)
+    if place.exists():
+        return open_store(place)
     if dry_run:
-        print(f"note: DIALER_DB {path} does not exist yet; a real import would create it")
+        print(f"note: {place.name} does not exist yet; a real import would create it")
         return None
-    print(f"note: creating DIALER_DB {path}")
-    return open_store(path)
+    print(f"note: creating {place.name}")
+    return open_store(place)
 
 
 async def _import_all(
@@ -193,9 +193,9 @@ async def _import_all(
     return counts
 
 
-def _import_rows(rows: list[Row], path: str, region: str, dry_run: bool) -> Counter[str]:
+def _import_rows(rows: list[Row], place: Where, region: str, dry_run: bool) -> Counter[str]:
     """Report each row in file order, writing the good ones unless this is a dry run."""
-    store = _open_for_import(path, dry_run)
+    store = _open_for_import(place, dry_run)
     links = None if dry_run or store is None else wiring.linking(store, region)
     try:
         return asyncio.run(_import_all(rows, store, links, dry_run))
@@ -217,7 +217,7 @@ def run_import(args: argparse.Namespace, env: Env) -> int:
     bad = [row for row in rows if row.problem]
     if bad and not args.skip_bad:
         return _abort(bad, len(rows))
-    counts = _import_rows(rows, db_path(env), region, args.dry_run)
+    counts = _import_rows(rows, where(env), region, args.dry_run)
     print(_summary(counts, args.dry_run))
     return 0
 
@@ -237,13 +237,13 @@ def _write(name: str, text: str) -> None:
 
 def run_export(args: argparse.Namespace, env: Env) -> int:
     """`links export [FILE]`: every link as user_id,extension, by extension."""
-    path = db_path(env)
-    if not db_exists(path):
+    place = where(env)
+    if not place.exists():
         raise CliError(
-            f"DIALER_DB {path} does not exist: nothing to export (is DIALER_DB or the "
+            f"{place.name} does not exist: nothing to export (is DIALER_DB or the "
             "working directory right?)."
         )
-    store = open_store(path)
+    store = open_store(place)
     try:
         links = store.links.all()
     finally:

@@ -1,7 +1,7 @@
 """`report`: calls per day, outcomes, callers' answers and "didn't ring" by extension.
 
-Read from the audit log (DIALER_DB) only: no Slack, no PBX, no other setting. Days are UTC
-days, as the audit log's `at_utc` column writes them.
+Read from the audit log (DIALER_DB, or DIALER_DATABASE_URL when set) only: no Slack, no PBX,
+no other setting. Days are UTC days, as the audit log's `at_utc` column writes them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from bot.cli.common import CliError, Env, db_exists, db_path, open_store
+from bot.cli.common import CliError, Env, open_store, where
 from bot.domain.answers import CallerAnswer
 from bot.store import StoreError
 from bot.store.answers import Summary
@@ -108,17 +108,17 @@ RENDERERS = {"table": render_table, "csv": render_csv, "json": render_json}
 
 def run_report(args: argparse.Namespace, env: Env) -> int:
     """`report [--days N] [--format table|csv|json]`: the audit log's counts, to stdout."""
-    path = db_path(env)
-    if not db_exists(path):
+    place = where(env)
+    if not place.exists():
         raise CliError(
-            f"DIALER_DB {path} does not exist: no calls to report (is DIALER_DB or the working "
+            f"{place.name} does not exist: no calls to report (is DIALER_DB or the working "
             "directory right?)."
         )
-    store = open_store(path)
+    store = open_store(place)
     try:
         summary = store.answers.summary(days=args.days)
     except StoreError as error:
-        raise CliError(f"DIALER_DB {path} could not be read: {error}.") from None
+        raise CliError(f"{place.name} could not be read: {error}.") from None
     finally:
         store.close()
     sys.stdout.write(RENDERERS[args.format](report_data(summary, args.days)))

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from bot import wiring
-from bot.cli.common import CliError, Env, bot_token, db_exists, db_path, open_store, setting
+from bot.cli.common import CliError, Env, Where, bot_token, open_store, setting, where
 from bot.cli.progress import Progress, duration
 from bot.config import Settings
 from bot.domain import extensions
@@ -214,8 +214,8 @@ def run_sync(args: argparse.Namespace, env: Env) -> int:
     region = setting(env, "DIALER_DEFAULT_REGION")
     token = bot_token(env, "to read the members and their profiles")
     url = setting(env, "SLACK_API_URL")
-    path = db_path(env)
-    store = open_store(path) if args.apply or db_exists(path) else None
+    place = where(env)
+    store = open_store(place) if args.apply or place.exists() else None
     profiles = wiring.cli_profiles(
         token,
         url,
@@ -259,9 +259,10 @@ def directory_summary(settings: Settings) -> tuple[bool, str]:
         return False, str(_field_error(field, url))
     how = "synced from the identity provider (SCIM)" if field.scim else "protected"
     text = f"{field.label!r} ({field.id}) is {how}: people can't edit it"
-    if not db_exists(settings.db_path):
+    place = Where(settings.db_path, settings.database_url)
+    if not place.exists():
         return True, text + "; no links yet"
-    store = open_store(settings.db_path)
+    store = open_store(place)
     try:
         stats, linked = last_sync(store), store.directory.count()
         conflicts = store.directory.conflict_count()
