@@ -225,14 +225,19 @@ def test_a_placeholder_fails_with_the_bots_own_sentence(env, pbx, slack, cli) ->
     assert pbx.requests == 0 and slack.api_calls == []
 
 
-def test_an_unedited_env_example_fails_naming_its_first_placeholder(tmp_path) -> None:
+def test_an_unedited_env_example_fails_naming_every_placeholder(tmp_path) -> None:
     copy = tmp_path / ".env"
     copy.write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
     ran = run_process(["check"], {"DIALER_ENV_FILE": str(copy)})
     assert ran.code == 1
     assert ran.out.splitlines() == [
         "FAIL settings: SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
-        "fill in .env with the real value."
+        "fill in .env with the real value.",
+        "FAIL settings: SLACK_SIGNING_SECRET still holds the placeholder from .env.example: "
+        "fill in .env with the signing secret from Basic Information → App Credentials, which "
+        "HTTP mode needs (or set SLACK_APP_TOKEN to use Socket Mode).",
+        "FAIL settings: WEBFONES_API_KEY still holds the placeholder from .env.example: "
+        "fill in .env with the real value.",
     ]
 
 

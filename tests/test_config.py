@@ -260,14 +260,20 @@ def test_a_placeholder_stops_loading_naming_the_setting(name: str, value: str) -
     assert is_placeholder(value)
 
 
-def test_an_unedited_env_example_is_refused_at_its_first_placeholder() -> None:
+def test_an_unedited_env_example_is_refused_naming_every_placeholder_at_once() -> None:
     env = {k: v for k, v in dotenv_values(ENV_EXAMPLE).items() if v is not None}
     with pytest.raises(SettingsError) as caught:
         load_settings(env)
-    assert str(caught.value) == (
+    assert caught.value.problems == (
         "SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
-        "fill in .env with the real value."
+        "fill in .env with the real value.",
+        "SLACK_SIGNING_SECRET still holds the placeholder from .env.example: fill in .env with "
+        "the signing secret from Basic Information → App Credentials, which HTTP mode needs "
+        "(or set SLACK_APP_TOKEN to use Socket Mode).",
+        "WEBFONES_API_KEY still holds the placeholder from .env.example: "
+        "fill in .env with the real value.",
     )
+    assert str(caught.value) == "\n".join(caught.value.problems)
 
 
 def test_env_example_ships_only_placeholders_and_http_mode() -> None:

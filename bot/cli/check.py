@@ -203,8 +203,9 @@ def run_check(args: argparse.Namespace, env: Env) -> int:
     """`check`: exit 0 when every check passes (warnings allowed), 1 when any fails."""
     try:
         settings = load_settings(env)
-    except SettingsError as error:
-        _say(Result(FAIL, "settings", str(error)), env)
+    except SettingsError as error:  # every bad setting at once, one line each
+        for problem in error.problems:
+            _say(Result(FAIL, "settings", problem), env)
         return 1
     results = [settings_result(settings)]
     _say(results[0], env)

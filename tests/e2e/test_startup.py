@@ -26,7 +26,12 @@ def test_an_unedited_env_example_stops_start_up_naming_the_placeholder(tmp_path)
     assert bot.wait_exit() == 2
     assert bot.log.splitlines() == [
         "webfones-dialer: SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
-        "fill in .env with the real value."
+        "fill in .env with the real value.",
+        "webfones-dialer: SLACK_SIGNING_SECRET still holds the placeholder from .env.example: "
+        "fill in .env with the signing secret from Basic Information → App Credentials, which "
+        "HTTP mode needs (or set SLACK_APP_TOKEN to use Socket Mode).",
+        "webfones-dialer: WEBFONES_API_KEY still holds the placeholder from .env.example: "
+        "fill in .env with the real value.",
     ]
 
 
