@@ -257,9 +257,14 @@ class ConnectionGuard:
         """What a listening socket makes for each accepted connection."""
         return lambda: Connection(self, server(), paths)
 
+    @property
+    def full(self) -> bool:
+        """Whether the connections still open (not being dropped) fill the cap."""
+        return len(self.open) - self._closing >= self.cap
+
     async def make_room(self) -> None:
         """Return once one more connection fits: drop the oldest idle or slowest one if needed."""
-        while len(self.open) - self._closing >= self.cap:
+        while self.full:
             victim = self._victim()
             if victim is not None:
                 victim.drop("idle" if victim.phase is Phase.IDLE else "slow")
@@ -313,7 +318,9 @@ class ConnectionGuard:
         """Accept connections on a listening socket, one at a time, while there is room."""
         loop = asyncio.get_running_loop()
         while True:
-            await self.make_room()
+            if self.full:  # make room only for a client that is actually waiting
+                await readable(listening)
+                await self.make_room()
             try:
                 accepted, _ = await loop.sock_accept(listening)
             except OSError as error:  # out of file descriptors, or a connection reset early
@@ -350,6 +357,17 @@ async def read_body(request: web.Request) -> bytes:
     if connection is not None:
         connection.body_arrived()
     return raw
+
+
+async def readable(listening: socket.socket) -> None:
+    """Wait until a client is waiting to be accepted on a listening socket."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(listening.fileno(), lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(listening.fileno())
 
 
 class GuardedSite(web.BaseSite):
