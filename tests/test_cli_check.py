@@ -139,7 +139,11 @@ def test_a_refused_bot_token_fails_naming_it(env, cli) -> None:
     env["SLACK_BOT_TOKEN"] = "xoxb-S3KRIT-revoked-0000"
     ran = cli(["check"], env)
     assert ran.code == 1
-    assert line(ran.out, "FAIL ") == "FAIL SLACK_BOT_TOKEN: Slack refused the token (invalid_auth)"
+    assert line(ran.out, "FAIL ") == (
+        "FAIL SLACK_BOT_TOKEN: Slack refused the token (invalid_auth): copy the Bot User OAuth "
+        "Token (xoxb-…) again from OAuth & Permissions, reinstalling the app to the workspace "
+        "if the token was revoked."
+    )
     assert "xoxb-S3KRIT-revoked-0000" not in ran.text
     assert_no_secret(ran.text)
 
@@ -191,7 +195,7 @@ def test_the_database_reports_links_and_fails_when_unusable(tmp_path, env, cli) 
     store.close()
     ran = cli(["check"], env)
     assert line(ran.out, "ok   DIALER_DB:") == (
-        f"ok   DIALER_DB: {env['DIALER_DB']} (integrity ok, 1 links)"
+        f"ok   DIALER_DB: {env['DIALER_DB']} (integrity ok, 1 link)"
     )
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database file, just some text" * 100)
