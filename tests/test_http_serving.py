@@ -163,3 +163,22 @@ def test_the_cap_leaves_room_below_the_open_files_limit() -> None:
     assert connection_cap(50, 1024) == 50
     assert connection_cap(None, 20) == connections.FEWEST_CONNECTIONS
     assert connection_cap(None, None) == connections.MOST_CONNECTIONS
+
+
+async def test_a_thousand_drops_and_accept_failures_are_two_lines_not_a_thousand(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    report = connections.Report(cap=160)
+    with caplog.at_level(logging.WARNING, logger="bot.slack.connections"):
+        for _ in range(500):
+            report.note("files")
+            report.note("headers")
+        report.close()  # what stopping the server flushes
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("accept() failed 1 time(s) for want of file descriptors")
+    assert lines[1].startswith(
+        "HTTP connections dropped: 500 without complete request headers after 5s; "
+        "accept() failed 499 time(s) for want of file descriptors (at most 160 open connections"
+    )
+    assert all("Traceback" not in line for line in caplog.text.splitlines())

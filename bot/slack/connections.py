@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import resource
 import socket
 from collections import Counter
@@ -63,6 +64,7 @@ MOST_CONNECTIONS = 10_000
 #: After accept() fails for want of file descriptors, try again this much later.
 ACCEPT_RETRY_SECONDS = 0.5
 OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+CLIENT_GONE = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR, errno.EAGAIN})
 
 
 class Phase(IntEnum):
@@ -323,10 +325,14 @@ class ConnectionGuard:
                 await self.make_room()
             try:
                 accepted, _ = await loop.sock_accept(listening)
-            except OSError as error:  # out of file descriptors, or a connection reset early
+            except OSError as error:
+                if error.errno in CLIENT_GONE:  # the client left before it was accepted
+                    continue
                 if error.errno in OUT_OF_FILES:
                     self.report.note("files")
-                    await asyncio.sleep(ACCEPT_RETRY_SECONDS)
+                else:
+                    log.warning("could not accept a connection: %s", os.strerror(error.errno or 0))
+                await asyncio.sleep(ACCEPT_RETRY_SECONDS)  # never a busy loop on the same error
                 continue
             try:
                 await loop.connect_accepted_socket(factory, accepted)
