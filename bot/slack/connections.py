@@ -394,7 +394,6 @@ class GuardedSite(web.BaseSite):
         self._host = host
         self._port = port
         self._paths = paths
-        self._listening: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
 
     @property
@@ -407,19 +406,20 @@ class GuardedSite(web.BaseSite):
         await super().start()
         server = self._runner.server
         assert server is not None
-        self._listening = await listen(self._host, self._port, self._backlog)
+        loop = asyncio.get_running_loop()
+        listening = await listen(self._host, self._port, self._backlog)
         factory = self._guard.protocol_factory(server, self._paths)
-        accepting = self._guard.accept_forever(self._listening, factory)
-        self._accepting = asyncio.get_running_loop().create_task(accepting)
+        # An asyncio Server that owns the socket but never accepts on it: aiohttp closes it
+        # and reads its address as for its own sites; the guard does the accepting.
+        self._server = await loop.create_server(factory, sock=listening, start_serving=False)
+        self._accepting = loop.create_task(self._guard.accept_forever(listening, factory))
 
     async def stop(self) -> None:
-        """Stop accepting and close the listening socket; the runner closes the connections."""
+        """Stop accepting; aiohttp then closes the socket and the connections, as for any site."""
         if self._accepting is not None:
             self._accepting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._accepting
-        if self._listening is not None:
-            self._listening.close()
         await super().stop()
 
 
