@@ -25,8 +25,9 @@ def main(argv: list[str] | None = None) -> int:
         return cli.main(args, prog=cli.invoked_as(sys.argv[0]))
     try:
         settings = load_settings(os.environ)
-    except SettingsError as error:
-        print(f"webfones-dialer: {error}", file=sys.stderr)
+    except SettingsError as error:  # every bad setting, one line each
+        for problem in error.problems:
+            print(f"webfones-dialer: {problem}", file=sys.stderr)
         return 2
     for name in SECRET_VARIABLES:
         os.environ.pop(name, None)

@@ -36,7 +36,11 @@ LONGEST_WAIT = 3600
 
 
 class SettingsError(Exception):
-    """A setting is missing or malformed; the message names it and says what it should be."""
+    """Settings are missing or malformed: one sentence per problem, each naming its setting."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems: tuple[str, ...] = problems
 
 
 class Invalid(ValueError):
@@ -147,6 +151,26 @@ def database_passwords(value: str | None) -> tuple[str, ...]:
     if typed[0] == "'":
         return (typed, re.sub(r"\\(.)", r"\1", typed[1:-1]))
     return (typed,)
+
+
+#: Paths that mean the whole endpoint was pasted instead of the base URL (the API's own
+#: examples spell it /dailer/call).
+_ENDPOINT_PATHS = ("/dialer/call", "/dailer/call", "/dialer")
+
+
+def pbx_base_url(value: str) -> str:
+    """The Dialer API's base URL: an http(s) URL without the /dialer/call the bot adds."""
+    value = url(trailing_slash=False, example=DEFAULT_WEBFONES_BASE_URL)(value)
+    parts = urlsplit(value)
+    path = parts.path.rstrip("/")
+    for endpoint in _ENDPOINT_PATHS:
+        if path.lower().endswith(endpoint):
+            base = value[: len(value) - len(parts.path)] + path[: -len(endpoint)]
+            raise Invalid(
+                f"ends in {path[-len(endpoint) :]}: drop that path, the bot adds /dialer/call "
+                f"itself ({base})."
+            )
+    return value
 
 
 def whole_number(upper: int) -> Callable[[str], int]:
@@ -325,7 +349,7 @@ class Settings:
     webfones_base_url: str = setting(
         "WEBFONES_BASE_URL",
         default=DEFAULT_WEBFONES_BASE_URL,
-        parse=url(trailing_slash=False, example=DEFAULT_WEBFONES_BASE_URL),
+        parse=pbx_base_url,
         should=f"a URL like {DEFAULT_WEBFONES_BASE_URL}",
         help="WebFones Dialer API base URL, without a path",
     )
@@ -405,7 +429,23 @@ class Settings:
         default="3000",
         parse=whole_number(65535),
         should="a whole number from 1 to 65535",
-        help="HTTP mode: the port to listen on (all interfaces)",
+        help="HTTP mode: the port Slack's requests arrive on (POST /slack/events)",
+    )
+    http_host: str = setting(
+        "DIALER_HOST",
+        default="0.0.0.0",
+        parse=host,
+        should="an address to listen on, like 0.0.0.0 or 127.0.0.1",
+        help="HTTP mode: the address PORT listens on (0.0.0.0: every interface)",
+    )
+    max_connections: int | None = setting(
+        "DIALER_MAX_CONNECTIONS",
+        parse=whole_number(1_000_000),
+        should="a whole number from 1 to 1000000",
+        help=(
+            "HTTP mode: open connections kept at most (unset: sized from the open-files "
+            "limit); at the cap the oldest idle or slowest one is closed first"
+        ),
     )
     log_level: str = setting(
         "DIALER_LOG_LEVEL",
@@ -425,7 +465,10 @@ class Settings:
         "DIALER_METRICS_PORT",
         parse=whole_number(65535),
         should="a whole number from 1 to 65535",
-        help="Socket Mode: serve Prometheus /metrics on this port (off when unset)",
+        help=(
+            "serve /metrics on this port; in HTTP mode /healthz moves here too, off PORT "
+            "(unset: Socket Mode serves no metrics, HTTP mode serves both on PORT)"
+        ),
     )
     metrics_host: str = setting(
         "DIALER_METRICS_HOST",
@@ -499,14 +542,76 @@ def read(env: Mapping[str, str], name: str) -> Any:
         raise SettingsError(row.refusal(value, reason)) from None
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build Settings from an environment mapping; raise SettingsError naming the first bad one."""
-    values = {row.attr: read(env, row.name) for row in SETTINGS}
-    if not values["slack_app_token"] and not values["slack_signing_secret"]:
+#: Where to get a new token when Slack refuses one, for the start-up line and `check`.
+TOKEN_SOURCES = {
+    "SLACK_BOT_TOKEN": (
+        "copy the Bot User OAuth Token (xoxb-…) again from OAuth & Permissions, "
+        "reinstalling the app to the workspace if the token was revoked"
+    ),
+    "SLACK_APP_TOKEN": (
+        "make a new app-level token with connections:write under Basic Information → "
+        "App-Level Tokens"
+    ),
+}
+
+
+def token_refused(name: str, code: str) -> str:
+    """The sentence for a token Slack refused: which one, Slack's word, and where to get one."""
+    return f"{name} was refused by Slack ({code}): {TOKEN_SOURCES[name]}."
+
+
+def _socket_mode(env: Mapping[str, str]) -> bool:
+    """Whether the environment asks for Socket Mode: SLACK_APP_TOKEN is set (even wrongly)."""
+    return bool(raw(env, "SLACK_APP_TOKEN"))
+
+
+def _signing_secret(env: Mapping[str, str], socket_mode: bool) -> str | None:
+    """SLACK_SIGNING_SECRET as the mode needs it: unused in Socket Mode, required in HTTP mode."""
+    value = raw(env, "SLACK_SIGNING_SECRET")
+    if socket_mode:  # not used: a placeholder left in .env is no error
+        return None if not value or is_placeholder(value) else value
+    if value and not is_placeholder(value):
+        return value
+    where = "the signing secret from Basic Information → App Credentials"
+    if value:
         raise SettingsError(
-            "SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret from Basic "
-            "Information (or set SLACK_APP_TOKEN to use Socket Mode)."
+            "SLACK_SIGNING_SECRET still holds the placeholder from .env.example: fill in .env "
+            f"with {where}, which HTTP mode needs (or set SLACK_APP_TOKEN to use Socket Mode)."
         )
+    raise SettingsError(
+        f"SLACK_SIGNING_SECRET is not set: HTTP mode needs {where} "
+        "(or set SLACK_APP_TOKEN to use Socket Mode)."
+    )
+
+
+def _same_address(values: Mapping[str, Any]) -> bool:
+    """Whether HTTP mode's two listeners would want the same port on overlapping addresses."""
+    if values["metrics_port"] != values["port"]:
+        return False
+    hosts = {values["http_host"], values["metrics_host"]}
+    return len(hosts) == 1 or bool(hosts & {"0.0.0.0", "::"})
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from an environment mapping; SettingsError naming every bad one at once."""
+    socket_mode = _socket_mode(env)
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for row in SETTINGS:
+        try:
+            if row.name == "SLACK_SIGNING_SECRET":
+                values[row.attr] = _signing_secret(env, socket_mode)
+            else:
+                values[row.attr] = read(env, row.name)
+        except SettingsError as error:
+            problems.extend(error.problems)
+    if not problems and not socket_mode and _same_address(values):
+        problems.append(
+            f"DIALER_METRICS_PORT is {values['port']}, the same as PORT: in HTTP mode it "
+            "takes /healthz and /metrics off PORT, so pick another port (or unset it)."
+        )
+    if problems:
+        raise SettingsError(*problems)
     return Settings(**values)
 
 

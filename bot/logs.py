@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+
+from aiohttp.http_exceptions import HttpProcessingError
 
 REDACTED = "[redacted]"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -31,12 +34,20 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
 }
 
 
+#: Secrets recognised by their shape, whoever logged them: Slack tokens (xoxb-, xapp-, …) and
+#: the one-time ticket in a Socket Mode WebSocket URL (`wss://…?ticket=…`).
+_SHAPED_SECRETS = re.compile(
+    r"\bxox[abposre]-[A-Za-z0-9-]{6,}|\bxapp-[A-Za-z0-9-]{6,}|\bxwfp-[A-Za-z0-9-]{6,}"
+    r"|(?<=[?&]ticket=)[^&\s'\"<>]+"
+)
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Text with every secret value replaced by [redacted]."""
+    """Text with every secret value, and anything shaped like a Slack secret, [redacted]."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
-    return text
+    return _SHAPED_SECRETS.sub(REDACTED, text)
 
 
 def one_line(text: str) -> str:
@@ -83,6 +94,33 @@ class BoltSuggestionTrimmer(logging.Filter):
             message = record.getMessage()
             if self.MARKER in message:
                 record.msg, record.args = message.split(self.MARKER, 1)[0], None
+        return True
+
+
+class ClientErrorQuieter(logging.Filter):
+    """aiohttp's server logs a malformed request with a traceback: make it one short line.
+
+    What a client sent is not a bug here: a request aiohttp could not parse (a bare LF in a
+    header, a 10 KB request line) is answered 400 by aiohttp and logged here as one WARNING
+    line naming the problem, without a traceback. Errors from the bot's own handlers keep theirs.
+    """
+
+    LOGGER = "aiohttp.server"
+    SHOWN_CHARS = 120
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.name != self.LOGGER or not isinstance(error, HttpProcessingError):
+            return True
+        # Only aiohttp's words: what follows a colon is the client's bytes, never shown.
+        reason = one_line(str(error.message or type(error).__name__).split(":", 1)[0])
+        if len(reason) > self.SHOWN_CHARS:
+            reason = reason[: self.SHOWN_CHARS - 1] + "…"
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        record.msg = "refused a malformed HTTP request (%s, from %s)"
+        record.args = (reason, remote or "an unknown address")
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
         return True
 
 
@@ -134,6 +172,7 @@ def configure(secrets: Iterable[str], level: str = "INFO", fmt: str = "text") ->
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(BoltSuggestionTrimmer())
+    handler.addFilter(ClientErrorQuieter())  # before the scrubber, which formats tracebacks
     handler.addFilter(SecretScrubber(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -165,7 +165,11 @@ def test_a_refused_bot_token_fails_naming_it(env, cli) -> None:
     env["SLACK_BOT_TOKEN"] = "xoxb-S3KRIT-revoked-0000"
     ran = cli(["check"], env)
     assert ran.code == 1
-    assert line(ran.out, "FAIL ") == "FAIL SLACK_BOT_TOKEN: Slack refused the token (invalid_auth)"
+    assert line(ran.out, "FAIL ") == (
+        "FAIL SLACK_BOT_TOKEN: Slack refused the token (invalid_auth): copy the Bot User OAuth "
+        "Token (xoxb-…) again from OAuth & Permissions, reinstalling the app to the workspace "
+        "if the token was revoked."
+    )
     assert "xoxb-S3KRIT-revoked-0000" not in ran.text
     assert_no_secret(ran.text)
 
@@ -217,7 +221,7 @@ def test_the_database_reports_links_and_fails_when_unusable(tmp_path, env, cli) 
     store.close()
     ran = cli(["check"], env)
     assert line(ran.out, "ok   DIALER_DB:") == (
-        f"ok   DIALER_DB: {env['DIALER_DB']} (integrity ok, writable, 1 links)"
+        f"ok   DIALER_DB: {env['DIALER_DB']} (integrity ok, writable, 1 link)"
     )
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database file, just some text" * 100)
@@ -239,6 +243,22 @@ def test_a_placeholder_fails_with_the_bots_own_sentence(env, pbx, slack, cli) ->
         "fill in .env with the real value."
     )
     assert pbx.requests == 0 and slack.api_calls == []
+
+
+def test_an_unedited_env_example_fails_naming_every_placeholder(tmp_path) -> None:
+    copy = tmp_path / ".env"
+    copy.write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    ran = run_process(["check"], {"DIALER_ENV_FILE": str(copy)})
+    assert ran.code == 1
+    assert ran.out.splitlines() == [
+        "FAIL settings: SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
+        "fill in .env with the real value.",
+        "FAIL settings: SLACK_SIGNING_SECRET still holds the placeholder from .env.example: "
+        "fill in .env with the signing secret from Basic Information → App Credentials, which "
+        "HTTP mode needs (or set SLACK_APP_TOKEN to use Socket Mode).",
+        "FAIL settings: WEBFONES_API_KEY still holds the placeholder from .env.example: "
+        "fill in .env with the real value.",
+    ]
 
 
 def test_a_rate_limited_probe_warns_without_failing(env, cli) -> None:

@@ -18,6 +18,7 @@ from bot.config import (
     SettingsError,
     is_placeholder,
     load_settings,
+    token_refused,
 )
 from bot.domain.backoff import Backoff
 
@@ -261,14 +262,20 @@ def test_a_placeholder_stops_loading_naming_the_setting(name: str, value: str) -
     assert is_placeholder(value)
 
 
-def test_an_unedited_env_example_is_refused_at_its_first_placeholder() -> None:
+def test_an_unedited_env_example_is_refused_naming_every_placeholder_at_once() -> None:
     env = {k: v for k, v in dotenv_values(ENV_EXAMPLE).items() if v is not None}
     with pytest.raises(SettingsError) as caught:
         load_settings(env)
-    assert str(caught.value) == (
+    assert caught.value.problems == (
         "SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
-        "fill in .env with the real value."
+        "fill in .env with the real value.",
+        "SLACK_SIGNING_SECRET still holds the placeholder from .env.example: fill in .env with "
+        "the signing secret from Basic Information → App Credentials, which HTTP mode needs "
+        "(or set SLACK_APP_TOKEN to use Socket Mode).",
+        "WEBFONES_API_KEY still holds the placeholder from .env.example: "
+        "fill in .env with the real value.",
     )
+    assert str(caught.value) == "\n".join(caught.value.problems)
 
 
 def test_env_example_ships_only_placeholders_and_http_mode() -> None:
@@ -287,3 +294,85 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
         default = BY_NAME[name].default
         if commented and default is not None and not is_placeholder(value):
             assert value == default, name
+
+
+# --- a first start: every problem at once, each mode's own settings ---------------------------
+
+
+def test_every_bad_setting_is_reported_at_once_each_on_its_own_line() -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxp-wrong-kind",
+        "WEBFONES_API_KEY": "has a space",
+        "PORT": "http",
+        "DIALER_DEFAULT_REGION": "XX",
+    }
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    named = [problem.split(" ", 1)[0] for problem in caught.value.problems]
+    assert named == [
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "WEBFONES_API_KEY",
+        "DIALER_DEFAULT_REGION",
+        "PORT",
+    ]
+    assert str(caught.value).splitlines() == list(caught.value.problems)
+
+
+def test_socket_mode_ignores_the_signing_secret_placeholder_left_in_env() -> None:
+    env = dotenv_values(ENV_EXAMPLE)  # README step 3, Socket Mode: fill in three lines
+    env = {k: v for k, v in env.items() if v is not None}
+    env |= {"SLACK_BOT_TOKEN": "xoxb-1234-abcd", "WEBFONES_API_KEY": "pbx-secret-key"}
+    env["SLACK_APP_TOKEN"] = "xapp-1-A0123-4567-abcdef"
+    settings = load_settings(env)
+    assert settings.socket_mode and settings.slack_signing_secret is None
+
+
+def test_http_mode_says_what_the_signing_secret_is_whether_unset_or_a_placeholder() -> None:
+    for value in ("", "REPLACE-ME"):
+        with pytest.raises(SettingsError) as caught:
+            load_settings({**BASE, "SLACK_SIGNING_SECRET": value})
+        [problem] = caught.value.problems
+        assert problem.startswith("SLACK_SIGNING_SECRET ")
+        assert "Basic Information → App Credentials" in problem
+        assert "delete the line" not in problem  # deleting it would only give another error
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://pbx.example.com:2343/dialer/call",
+        "https://pbx.example.com:2343/dialer/call/",
+        "https://pbx.example.com:2343/dailer/call",
+    ],
+)
+def test_a_pbx_base_url_with_the_endpoint_path_is_refused_saying_to_drop_it(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, "WEBFONES_BASE_URL": value})
+    [problem] = caught.value.problems
+    assert problem.startswith("WEBFONES_BASE_URL ends in /")
+    assert "drop that path" in problem and "(https://pbx.example.com:2343)" in problem
+    prefixed = load_settings({**BASE, "WEBFONES_BASE_URL": "https://proxy.example.com/webfones"})
+    assert prefixed.webfones_base_url == "https://proxy.example.com/webfones"
+
+
+def test_http_serving_settings() -> None:
+    settings = load_settings(BASE)
+    assert (settings.http_host, settings.max_connections) == ("0.0.0.0", None)
+    settings = load_settings({**BASE, "DIALER_HOST": "127.0.0.1", "DIALER_MAX_CONNECTIONS": "500"})
+    assert (settings.http_host, settings.max_connections) == ("127.0.0.1", 500)
+    with pytest.raises(SettingsError, match="DIALER_METRICS_PORT is 3000, the same as PORT"):
+        load_settings({**BASE, "DIALER_METRICS_PORT": "3000"})
+    apart = load_settings({**BASE, "DIALER_HOST": "10.0.0.5", "DIALER_METRICS_PORT": "3000"})
+    assert apart.metrics_port == 3000  # another address: no clash
+
+
+def test_a_refused_token_says_where_to_get_a_new_one() -> None:
+    assert token_refused("SLACK_APP_TOKEN", "invalid_auth") == (
+        "SLACK_APP_TOKEN was refused by Slack (invalid_auth): make a new app-level token with "
+        "connections:write under Basic Information → App-Level Tokens."
+    )
+    assert token_refused("SLACK_BOT_TOKEN", "token_revoked").startswith(
+        "SLACK_BOT_TOKEN was refused by Slack (token_revoked): copy the Bot User OAuth Token "
+        "(xoxb-…) again from OAuth & Permissions"
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import cli
 from bot.cli import invoked_as
 from tests.botproc import ROOT
 
@@ -46,7 +47,7 @@ def test_version_help_and_usage_errors_name_the_program(entry) -> None:
 
     done = run([*command, "--help"])
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"usage: {prog} [-h] [--version] COMMAND")
+    assert done.stdout.startswith(f"usage: {prog} [-h] [--version] [COMMAND ...]\n")
     assert f"`{prog}` starts the bot" in done.stdout
     done = run([*command, "links", "import", "--help"])
     assert done.returncode == 0 and done.stdout.startswith(f"usage: {prog} links import")
@@ -66,3 +67,13 @@ def test_version_help_and_usage_errors_name_the_program(entry) -> None:
 )
 def test_invoked_as(argv0: str, prog: str) -> None:
     assert invoked_as(argv0) == prog
+
+
+def test_help_shows_command_as_optional_and_says_what_none_does(capsys) -> None:
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m bot [-h] [--version] [COMMAND ...]\n")
+    assert "COMMAND     an operator command; with none, start the bot" in out
+    # The operator commands' own entry point (python -m bot.cli) has nothing to start.
+    assert cli.main([]) == 2
+    assert "run `python -m bot` to start the bot" in capsys.readouterr().err

@@ -40,6 +40,24 @@ def test_scrubber_removes_secrets_from_messages_args_and_tracebacks() -> None:
     assert text.count("[redacted]") >= 3
 
 
+def test_socket_mode_tickets_and_token_shaped_text_are_scrubbed_without_being_known() -> None:
+    url = "wss://wss-primary.slack.com/link/?ticket=8a1c2e3f-77aa-4bcd-9e0f-123456789abc&app_id=A1"
+    record = logging.LogRecord(
+        "slack_sdk.socket_mode", logging.WARNING, __file__, 1,
+        "handshake refused: url=%r; also xapp-1-A0123-4567-abcdef and xoxb-1234-5678-abcd",
+        (url,), None,
+    )  # fmt: skip
+    SecretScrubber([]).filter(record)
+    message = record.getMessage()
+    assert "8a1c2e3f" not in message and "ticket=[redacted]&app_id=A1" in message
+    assert "xapp-1-A0123" not in message and "xoxb-1234" not in message
+    assert message.count("[redacted]") == 3
+    # Words that merely name a token's kind stay readable.
+    assert logs.scrub("the bot token (xoxb-…) or an xapp- token", []) == (
+        "the bot token (xoxb-…) or an xapp- token"
+    )
+
+
 # --- one line per event, text or JSON ---------------------------------------------------------
 
 SECRETS = ("pbx-SECRET-1", "xoxb-secret-2")

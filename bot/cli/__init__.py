@@ -87,7 +87,11 @@ def invoked_as(argv0: str) -> str:
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The argument parser for every operator command, calling itself `prog`."""
     parser = argparse.ArgumentParser(
-        prog=prog, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog,
+        # COMMAND is optional: with none, `python -m bot` starts the bot (bot/__main__.py).
+        usage="%(prog)s [-h] [--version] [COMMAND ...]",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--version", action="version", version=f"{DISTRIBUTION} {package_version()}"
@@ -96,7 +100,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     common.add_argument(
         "-v", "--verbose", action="store_true", help="also show log lines (secrets scrubbed)"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        help="an operator command; with none, start the bot",
+        prog=prog,  # each command's usage reads `python -m bot check`, not the whole usage
+    )
     _add_check(commands, common)
     _add_links(commands, common)
     _add_report(commands, common)
@@ -257,6 +266,10 @@ def main(argv: Sequence[str] | None = None, *, env: Env | None = None, prog: str
     args = _parse(sys.argv[1:] if argv is None else argv, prog)
     if isinstance(args, int):
         return args
+    if getattr(args, "run", None) is None:  # no command: only `python -m bot` starts the bot
+        build_parser(prog).print_usage(sys.stderr)
+        print(f"{prog}: name a command, or run `python -m bot` to start the bot", file=sys.stderr)
+        return 2
     _logging(args.verbose, env)
     try:
         return args.run(args, env)

@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import shlex
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from bot import wiring
 from bot.cli.common import Env, Where, db_exists, safe
 from bot.cli.sync import directory_summary
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import TOKEN_SOURCES, Settings, SettingsError, load_settings
 from bot.pbx import (
     ApiKeyMissing,
     ApiKeyRejected,
@@ -30,7 +31,7 @@ from bot.pbx import (
     WebFonesClient,
 )
 from bot.slack.identity import TokenRefused, who_am_i
-from bot.slack.retry import UNREACHABLE_ERRORS
+from bot.slack.retry import UNREACHABLE_ERRORS, describe
 from bot.store import Store, StoreBusy, StoreError, open_to_others
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -92,12 +93,13 @@ def slack_result(settings: Settings) -> Result:
     try:
         auth = asyncio.run(who_am_i(client))
     except TokenRefused as refused:
-        return Result(FAIL, "SLACK_BOT_TOKEN", f"Slack refused the token ({refused})")
+        advice = TOKEN_SOURCES["SLACK_BOT_TOKEN"]
+        return Result(FAIL, "SLACK_BOT_TOKEN", f"Slack refused the token ({refused}): {advice}.")
     except (*UNREACHABLE_ERRORS, OSError) as error:
         return Result(
             FAIL,
             "SLACK_API_URL",
-            f"could not reach Slack at {settings.slack_api_url} ({type(error).__name__})",
+            f"could not reach Slack at {settings.slack_api_url} ({why_unreachable(error)})",
         )
     workspace = f"workspace {auth.get('team')!r} ({auth.get('team_id')})"
     bot = f"bot user {auth.get('user')!r} ({auth.get('user_id')})"
@@ -142,7 +144,8 @@ def _probe_failure(settings: Settings, error: DialerError) -> Result:
     if isinstance(error, ApiKeyMissing):
         return Result(FAIL, "WEBFONES_API_KEY", f"the PBX saw no key ({error.status})")
     if isinstance(error, PbxUnreachable):
-        return Result(FAIL, "WEBFONES_BASE_URL", f"cannot connect to {url}: {error.detail}")
+        why = why_unreachable(error, error.detail)
+        return Result(FAIL, "WEBFONES_BASE_URL", f"cannot connect to {url}: {why}")
     if isinstance(error, PbxTimeout):
         return Result(FAIL, "WEBFONES_BASE_URL", f"{url} did not answer: {error.detail}")
     return Result(FAIL, "PBX", f"{url}: {error}")
@@ -188,7 +191,41 @@ def database_result(settings: Settings) -> Result:
         return Result(FAIL, "DIALER_DB", f"{where} cannot be written: {error}")
     finally:
         store.close()
-    return Result(OK, "DIALER_DB", f"{where} ({created}integrity ok, writable, {links} links)")
+    return Result(
+        OK, "DIALER_DB", f"{where} ({created}integrity ok, writable, {counted(links, 'link')})"
+    )
+
+
+def counted(number: int, noun: str) -> str:
+    """'1 link', '2 links', '0 links'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def why_unreachable(error: BaseException, fallback: str | None = None) -> str:
+    """Why a connection failed, in the system's words ("connection refused"), not class names.
+
+    The OSError with an errno is somewhere in the chain (aiohttp's os_error, urllib's reason,
+    an exception's cause or context): its errno's words are what an operator can act on.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return f"the host name could not be resolved ({current.strerror or current})"
+        if isinstance(current, OSError) and current.errno:
+            return os.strerror(current.errno).lower()
+        if isinstance(current, TimeoutError):
+            return "timed out"
+        for attr in ("os_error", "reason"):
+            nested = getattr(current, attr, None)
+            if isinstance(nested, BaseException):
+                pending.append(nested)
+        pending += [current.__cause__, current.__context__]
+    return fallback or describe(error)
 
 
 def shared_database_result(place: Where) -> Result:
@@ -217,7 +254,7 @@ def shared_database_result(place: Where) -> Result:
         return Result(FAIL, name, f"cannot be written: {error}")
     finally:
         store.close()
-    return Result(OK, name, f"{described} (writable, {links} links)")
+    return Result(OK, name, f"{described} (writable, {counted(links, 'link')})")
 
 
 def permissions_result(settings: Settings) -> Result | None:
@@ -283,8 +320,9 @@ def run_check(args: argparse.Namespace, env: Env) -> int:
     """`check`: exit 0 when every check passes (warnings allowed), 1 when any fails."""
     try:
         settings = load_settings(env)
-    except SettingsError as error:
-        _say(Result(FAIL, "settings", str(error)), env)
+    except SettingsError as error:  # every bad setting at once, one line each
+        for problem in error.problems:
+            _say(Result(FAIL, "settings", problem), env)
         return 1
     results = [settings_result(settings)]
     _say(results[0], env)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from bot.cli.common import CliError
 from bot.domain import extensions
 from bot.domain.ids import MENTION, USER_ID
+from bot.logs import one_line
 from bot.slack.text import admins as admin_text
 from bot.store import Link
 
@@ -73,8 +74,8 @@ class Row:
     def who(self) -> str:
         """The user for a report line: the ID, with the email it came from when there was one."""
         if self.email and self.user_id:
-            return f"{self.user_id} ({self.email})"
-        return self.user_id or self.user
+            return f"{self.user_id} ({one_line(self.email)})"
+        return self.user_id or one_line(self.user)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def user_id_of(cell: str) -> str | None:
 
 def _shown(value: str) -> str:
     """A cell value quoted for a report line, flattened and shortened."""
-    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", value)
+    flat = one_line(value)  # a cell can't move the cursor or recolour the terminal
     if len(flat) > SHOWN_CHARS:
         flat = flat[: SHOWN_CHARS - 1] + "…"
     return f'"{flat}"'

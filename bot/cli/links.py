@@ -24,6 +24,7 @@ from bot.cli.common import (
 )
 from bot.cli.linkfile import Row
 from bot.config import SettingsError, default_region
+from bot.logs import one_line
 from bot.services.linking import Directory, EmailProblem, EmailTrouble, Linked, LinkService
 from bot.store import Store, StoreBusy
 
@@ -86,7 +87,7 @@ async def _resolve_all(
             resolved.append(replace(row, user_id=answer))
         elif answer.trouble in ROW_PROBLEMS:
             why = ROW_PROBLEMS[answer.trouble]
-            problem = f"could not resolve {row.email} on row {row.line} ({why})"
+            problem = f"could not resolve {one_line(row.email)} on row {row.line} ({why})"
             resolved.append(replace(row, problem=problem))
         elif answer.trouble == EmailTrouble.UNREACHABLE:
             raise CliError(

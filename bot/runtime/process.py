@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +18,14 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import wiring
-from bot.config import Settings
+from bot.config import Settings, token_refused
 from bot.domain.backoff import Backoff
 from bot.metrics import METRICS_PATH, Metrics, serve_metrics
 from bot.runtime import lease
 from bot.services.dialing import DialService
-from bot.slack.http_server import EVENTS_PATH, serve_http
+from bot.slack import http_server
+from bot.slack.connections import connection_cap, open_files_limit
+from bot.slack.http_server import EVENTS_PATH, CannotListen, serve_http
 from bot.slack.identity import TokenRefused, learn_identity
 from bot.slack.profiles import FieldProblem, FieldTrouble
 from bot.slack.socket_client import SocketModeIntake, open_socket_mode
@@ -54,19 +57,54 @@ async def prune_forever(db: StoreRunner, days: int) -> None:
 async def open_metrics_port(metrics: Metrics, settings: Settings) -> web.AppRunner | None:
     """Socket Mode's /metrics on DIALER_METRICS_PORT when set; one line if it can't be used."""
     host, port = settings.metrics_host, settings.metrics_port
-    if port is None:
-        return None
-    if not settings.socket_mode:
-        log.info("DIALER_METRICS_PORT is for Socket Mode: HTTP mode serves /metrics on PORT")
+    if port is None or not settings.socket_mode:  # HTTP mode serves it with /healthz
         return None
     try:
         runner = await serve_metrics(metrics, host, port)
     except OSError as error:
+        reason = os.strerror(error.errno).lower() if error.errno else str(error)
         raise StartupError(
-            f"DIALER_METRICS_PORT {port} cannot be used on {host} ({error.strerror or error}): "
+            f"DIALER_METRICS_PORT {port} cannot be used on {host} ({reason}): "
             "pick another port or stop what is using it."
         ) from None
     log.info("metrics: GET http://%s:%d%s", host, port, METRICS_PATH)
+    return runner
+
+
+async def open_http(built: wiring.Components, settings: Settings) -> web.AppRunner:
+    """HTTP mode's listeners: Slack on PORT, /healthz and /metrics there or on their own port."""
+    where = http_server.listeners(
+        settings.http_host, settings.port, settings.metrics_host, settings.metrics_port
+    )
+    files = open_files_limit()
+    cap = connection_cap(settings.max_connections, files)
+    if settings.max_connections and cap < settings.max_connections:
+        log.warning(
+            "DIALER_MAX_CONNECTIONS is %d, but the open-files limit (%s) leaves room for %d: "
+            "keeping at most %d open; raise the limit (ulimit -n, LimitNOFILE=) for more",
+            settings.max_connections,
+            files,
+            cap,
+            cap,
+        )
+    try:
+        runner = await serve_http(built.web_app(), where, cap=cap)
+    except CannotListen as failed:
+        raise StartupError(
+            f"{failed.listener.setting} {failed.listener.port} cannot be used on "
+            f"{failed.listener.host} ({failed.reason}): pick another port or stop what is "
+            "using it."
+        ) from None
+    slack, *operator = where
+    log.info("ready: HTTP on %s, Slack requests at POST %s", slack.address, EVENTS_PATH)
+    for listener in operator:
+        log.info(
+            "metrics: GET http://%s%s, health: GET http://%s%s",
+            listener.address,
+            METRICS_PATH,
+            listener.address,
+            http_server.HEALTH_PATH,
+        )
     return runner
 
 
@@ -172,7 +210,7 @@ async def start(built: wiring.Components, backoff: Backoff) -> Serving:
     try:
         learner = await learn_identity(built.identity, backoff)
     except TokenRefused as refused:
-        raise StartupError(f"SLACK_BOT_TOKEN was refused by Slack ({refused}).") from None
+        raise StartupError(token_refused("SLACK_BOT_TOKEN", str(refused))) from None
     await check_extension_field(built)
     keeper = asyncio.create_task(lease.keep(built.db))  # heartbeats until the last call is done
     serving = Serving(built, keeper)
@@ -187,7 +225,7 @@ async def start(built: wiring.Components, backoff: Backoff) -> Serving:
                 token = settings.slack_app_token
                 serving.intake = await open_socket_mode(built.app, token, backoff)
             except TokenRefused as refused:
-                raise StartupError(f"SLACK_APP_TOKEN was refused by Slack ({refused}).") from None
+                raise StartupError(token_refused("SLACK_APP_TOKEN", str(refused))) from None
     except BaseException:
         await stop(serving, drain_seconds=None)
         raise
@@ -243,16 +281,8 @@ async def serve_socket_mode(intake: SocketModeIntake, stopping: asyncio.Event) -
 
 
 async def serve_http_until(built: wiring.Components, stopping: asyncio.Event) -> None:
-    """Listen on PORT and serve Slack's requests until told to stop."""
-    settings = built.settings
-    try:
-        runner = await serve_http(built.web_app(), settings.port)
-    except OSError as error:
-        raise StartupError(
-            f"PORT {settings.port} cannot be used ({error.strerror or error}): "
-            "pick another port or stop what is using it."
-        ) from None
-    log.info("ready: HTTP on 0.0.0.0:%d, Slack requests at POST %s", settings.port, EVENTS_PATH)
+    """Listen on PORT (and the metrics port, when set) and serve until told to stop."""
+    runner = await open_http(built, built.settings)
     await stopping.wait()
     log.info("stopping: no new requests; finishing calls in flight")
     # Stops listening, closes idle connections and waits for requests being acked.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import traceback
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -124,8 +125,41 @@ async def log_unhandled(
             exc_info=error if log.isEnabledFor(logging.DEBUG) else None,
         )
         return None if response is None else slack_away_response(error, body)
+    missing = missing_field(error)
+    if missing is not None:  # signed, so Slack's: ack it (Slack would retry or show an error)
+        log.warning(
+            "ignored a %s request without the %r field a listener needs",
+            request_name(body),
+            missing,
+        )
+        return None if response is None else BoltResponse(status=200, body="")
     log.error("unhandled error in a listener: %s", type(error).__name__, exc_info=error)
     return None
+
+
+def missing_field(error: Exception) -> str | None:
+    """The payload field a listener looked for and did not find, if that is what went wrong.
+
+    A KeyError (or subscripting a missing object) raised in a listener module itself is the
+    listener reading the payload; the same error deeper down is a bug and keeps its traceback.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames or "/bot/slack/listeners/" not in frames[-1].filename.replace("\\", "/"):
+        return None
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    if isinstance(error, TypeError) and "NoneType" in str(error):
+        return frames[-1].line or "a field"
+    return None
+
+
+def request_name(body: dict[str, Any]) -> str:
+    """What kind of request a body is, in Slack's words: view_submission, /dial, …"""
+    for key in ("command", "type"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return "Slack"
 
 
 def slack_away_response(error: Exception, body: dict[str, Any]) -> BoltResponse:

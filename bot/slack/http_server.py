@@ -1,10 +1,19 @@
-"""HTTP mode on aiohttp: POST /slack/events for Slack, GET /healthz and GET /metrics."""
+"""HTTP mode on aiohttp: POST /slack/events for Slack, GET /healthz and GET /metrics.
+
+What faces the internet is PORT, and on it only Slack's path matters: Slack signs every request
+it sends, and a reverse proxy should forward only POST /slack/events. /healthz and /metrics are
+for the operator's load balancer and monitoring: served on PORT too unless DIALER_METRICS_PORT
+is set, and then only there (on DIALER_METRICS_HOST, this machine by default), not on PORT.
+Every listener is bounded by bot.slack.connections (read timeouts, a cap on open connections).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -14,11 +23,15 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.metrics import METRICS_PATH, Metrics
+from bot.slack.connections import ClientGone, ConnectionGuard, GuardedSite, read_body
 from bot.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+#: What the operator's side serves: on PORT unless DIALER_METRICS_PORT is set, then only there.
+OPERATOR_PATHS = (HEALTH_PATH, METRICS_PATH)
 MAX_BODY_BYTES = 1024 * 1024
 #: Slack's signature window (SignatureVerifier refuses older); used here only to name the reason.
 SIGNATURE_WINDOW_SECONDS = 300
@@ -117,9 +130,11 @@ def create_web_app(
         size = request.content_length
         try:
             try:
-                raw = await request.read()
+                raw = await read_body(request)
             except web.HTTPRequestEntityTooLarge:
                 raise Refused(413, f"the body is over {MAX_BODY_BYTES} bytes") from None
+            except ClientGone:  # nobody to answer; counted by the connection guard
+                return web.Response(status=408)
             size = len(raw)
             text = verified_text(raw, request.headers, verifier)  # type: ignore[arg-type]
             bolt = bolt_request(text, request)
@@ -139,15 +154,66 @@ def create_web_app(
         return web.json_response(body, status=503)
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
-    web_app.add_routes([web.post(EVENTS_PATH, slack_events), web.get("/healthz", healthz)])
+    web_app.add_routes([web.post(EVENTS_PATH, slack_events), web.get(HEALTH_PATH, healthz)])
     web_app.add_routes([web.get(METRICS_PATH, metrics.handle_scrape)])
     return web_app
 
 
-async def serve_http(web_app: web.Application, port: int) -> web.AppRunner:
-    """Start listening on 0.0.0.0:port; answer the runner so the caller can stop it."""
+@dataclass(frozen=True)
+class Listener:
+    """One address to serve on: the setting that names it (for errors), and its paths."""
+
+    setting: str
+    host: str
+    port: int
+    paths: Collection[str] | None = None  # None: every route of the app
+
+    @property
+    def address(self) -> str:
+        """host:port, as the ready line and errors say it."""
+        return f"{self.host}:{self.port}"
+
+
+class CannotListen(Exception):
+    """A listener's address could not be bound; names the listener and the system's reason."""
+
+    def __init__(self, listener: Listener, reason: str) -> None:
+        super().__init__(f"{listener.setting} {listener.port} on {listener.host}: {reason}")
+        self.listener = listener
+        self.reason = reason
+
+
+def listeners(host: str, port: int, metrics_host: str, metrics_port: int | None) -> list[Listener]:
+    """PORT for Slack (and the operator's paths unless DIALER_METRICS_PORT moves them away)."""
+    if metrics_port is None:
+        return [Listener("PORT", host, port)]
+    return [
+        Listener("PORT", host, port, paths=(EVENTS_PATH,)),
+        Listener("DIALER_METRICS_PORT", metrics_host, metrics_port, paths=OPERATOR_PATHS),
+    ]
+
+
+async def serve_http(
+    web_app: web.Application, where: Sequence[Listener], *, cap: int
+) -> web.AppRunner:
+    """Listen on every address, at most `cap` connections in all; answer the runner to stop.
+
+    Raises CannotListen (after closing whatever had started) when an address can't be bound.
+    """
+    guard = ConnectionGuard(cap)
+    web_app.middlewares.append(guard.middleware)
+
+    async def stop_guarding(_: web.Application) -> None:
+        guard.report.close()
+
+    web_app.on_cleanup.append(stop_guarding)
     runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host="0.0.0.0", port=port, backlog=1024, reuse_address=True)
-    await site.start()
+    for listener in where:
+        site = GuardedSite(runner, guard, listener.host, listener.port, paths=listener.paths)
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise CannotListen(listener, error.strerror or str(error)) from None
     return runner

@@ -38,7 +38,12 @@ def test_a_missing_or_unedited_setting_is_named_in_one_line(tmp_path: Path) -> N
     bot = stopped_with({"DIALER_ENV_FILE": str(copy)})
     assert bot.log.splitlines() == [
         "webfones-dialer: SLACK_BOT_TOKEN still holds the placeholder from .env.example: "
-        "fill in .env with the real value."
+        "fill in .env with the real value.",
+        "webfones-dialer: SLACK_SIGNING_SECRET still holds the placeholder from .env.example: "
+        "fill in .env with the signing secret from Basic Information → App Credentials, which "
+        "HTTP mode needs (or set SLACK_APP_TOKEN to use Socket Mode).",
+        "webfones-dialer: WEBFONES_API_KEY still holds the placeholder from .env.example: "
+        "fill in .env with the real value.",
     ]
 
     bot = stopped_with(
