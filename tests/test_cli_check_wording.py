@@ -38,4 +38,4 @@ def test_a_refused_connection_is_called_that(env, cli) -> None:  # noqa: F811
 
 def test_the_link_count_is_in_plain_english(env, cli) -> None:  # noqa: F811
     ran = cli(["check"], env)
-    assert line(ran.out, "ok   DIALER_DB:").endswith("(created, integrity ok, 0 links)")
+    assert line(ran.out, "ok   DIALER_DB:").endswith("(created, integrity ok, writable, 0 links)")

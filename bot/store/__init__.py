@@ -82,6 +82,10 @@ class Store:
         """The PBX budget's read for the metrics (a plain call, safe on a worker thread)."""
         return self.calls
 
+    def describe(self) -> str:
+        """Which database this is, for `check` (the same question PgStore answers)."""
+        return f"SQLite file {os.path.abspath(self.path)}"
+
     def check(self) -> str:
         """The integrity check's answer ('ok' when healthy); raises StoreError when unusable."""
         return self.database.check()
