@@ -9,6 +9,7 @@ PostgreSQL's migrations lock and errors) are in tests/test_store.py and tests/te
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -348,6 +349,52 @@ async def test_a_claim_of_a_process_that_died_before_acting_is_taken_over(
     assert await call(survivor.claims.claim, "trigger:T1", "envelope:E4") is False
     assert await call(survivor.claims.claim, "envelope:E2") is False  # a repeat's names stay
     assert await call(killed.claims.claim, "trigger:T1") is False  # back: not its any more
+
+
+async def test_a_claim_of_a_process_killed_on_this_host_is_taken_over_at_once(
+    open_store: Opener, clock: Clock
+) -> None:
+    """A SIGKILLed replica on the same host is known gone by its pid, without waiting 15 s."""
+    killed, survivor = await open_store(owner="killed"), await open_store(owner="survivor")
+    await call(killed.processes.heartbeat)
+    await call(survivor.processes.heartbeat)
+    assert await call(killed.claims.claim, "trigger:T1") is True
+    await write_pid(killed, pid_not_running())
+    assert await call(survivor.claims.claim, "trigger:T1") is True  # no 15 s wait
+
+
+async def test_a_claim_not_acted_on_within_slack_s_ack_window_may_be_acted_on_by_another(
+    open_store: Opener, clock: Clock
+) -> None:
+    slow, other = await open_store(owner="slow"), await open_store(owner="other")
+    await call(slow.processes.heartbeat)
+    await call(other.processes.heartbeat)
+    assert await call(slow.claims.claim, "trigger:T1") is True
+    assert await call(other.claims.claim, "trigger:T1") is False  # still within 3 s
+    clock.now += 3.5  # Slack has given up on the ack and resends
+    assert await call(other.claims.claim, "trigger:T1") is True
+
+
+def pid_not_running() -> int:
+    """A pid no process on this host has (as a SIGKILLed replica's would be)."""
+    for pid in range(4_194_000, 4_000_000, -1):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            continue
+    raise AssertionError("every pid tried is in use")
+
+
+async def write_pid(store: Any, pid: int) -> None:
+    """Make a store's process row name another pid (as a killed process's row would)."""
+    if isinstance(store, Store):
+        with store.database.writing() as db:
+            db.execute("UPDATE processes SET pid = ? WHERE owner = ?", [pid, store.owner])
+        return
+    async with store.database.writing() as conn:
+        await conn.execute("UPDATE processes SET pid = %s WHERE owner = %s", [pid, store.owner])
 
 
 async def test_a_claim_acted_on_stays_a_repeat_even_after_its_process_is_gone(

@@ -1,13 +1,16 @@
 """Request claims: the identities of Slack requests already acted on, so a repeat acts no more.
 
 A claim names the process that made it, and is marked done once that process has acted on the
-request (its ack went back to Slack). A claim that is not done and whose process is gone (its
-heartbeat stale, or it left no row) does not stop the request from being acted on when Slack,
-or a load balancer, resends it to another process: the claim belongs to a live process, or to a
-finished act.
+request (its ack went back to Slack). A claim that is not done does not stop the request from
+being acted on when Slack, or a load balancer, resends it to another process, once its process
+is gone (heartbeat stale, or on this host its pid no longer runs) or Slack's 3-second ack
+window has passed: the claim belongs to a live process, or to a finished act (`holds`).
 """
 
 from __future__ import annotations
+
+import os
+import socket
 
 from bot.store.database import Database, Part
 from bot.store.errors import guarded
@@ -19,6 +22,49 @@ HANDLED_KEEP_SECONDS = 900.0
 #: A claim waits this long at most for another writer: it comes before Slack's 3-second ack,
 #: and the write the request itself makes may wait too.
 CLAIM_WAIT_SECONDS = 0.3
+
+
+#: Slack's deadline for an ack: a claim not acted on by then has failed Slack too, and a
+#: resend of its request may be acted on by another process (the duplicate guard still stops a
+#: second call).
+ACK_WINDOW_SECONDS = 3.0
+
+
+def holds(
+    me: str,
+    now: float,
+    owner: str | None,
+    done: int,
+    at: float,
+    pid: int | None,
+    host: str | None,
+    heartbeat_at: float | None,
+) -> bool:
+    """Whether a recorded claim still stands against a new claim of the same request.
+
+    It stands when it was acted on (or predates owners), is this process's own, or belongs to
+    a live process that is still within Slack's ack window. A process is gone when its
+    heartbeat is stale, or, on this host, when its pid no longer runs (a SIGKILLed replica is
+    known at once, not 15 seconds later).
+    """
+    if done or owner is None or owner == me:
+        return True
+    if at < now - ACK_WINDOW_SECONDS:
+        return False
+    if heartbeat_at is None or heartbeat_at < now - STALE_SECONDS:
+        return False
+    return not (host == socket.gethostname() and pid is not None and not pid_runs(pid))
+
+
+def pid_runs(pid: int) -> bool:
+    """Whether a process with this pid runs on this host (signal 0 asks without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
 
 
 class RequestClaims(Part):
@@ -50,12 +96,12 @@ class RequestClaims(Part):
             now = self._now()
             db.execute("DELETE FROM handled WHERE at < ?", [now - keep_seconds])
             marks = ", ".join("?" for _ in names)
-            held = db.execute(
-                f"SELECT 1 FROM handled WHERE key IN ({marks}) AND (done = 1 OR owner IS NULL"
-                " OR owner = ? OR owner IN (SELECT owner FROM processes"
-                " WHERE heartbeat_at >= ?)) LIMIT 1",
-                [*names, self._owner, now - STALE_SECONDS],
-            ).fetchone()
+            rows = db.execute(
+                "SELECT h.owner, h.done, h.at, p.pid, p.host, p.heartbeat_at FROM handled h"
+                f" LEFT JOIN processes p ON p.owner = h.owner WHERE h.key IN ({marks})",
+                list(names),
+            ).fetchall()
+            held = any(holds(self._owner, now, *row) for row in rows)
             if held:  # a repeat: its new names (a redelivery's envelope) are recorded too
                 db.conn.executemany(
                     "INSERT OR IGNORE INTO handled (key, at, owner, done) VALUES (?, ?, ?, 1)",

@@ -9,10 +9,9 @@ two replicas claiming the same request take turns, and only the first wins.
 
 from __future__ import annotations
 
-from bot.store.claims import CLAIM_WAIT_SECONDS, HANDLED_KEEP_SECONDS
+from bot.store.claims import CLAIM_WAIT_SECONDS, HANDLED_KEEP_SECONDS, holds
 from bot.store.pg.database import PgDatabase, PgPart
 from bot.store.pg.errors import guarded
-from bot.store.processes import STALE_SECONDS
 
 #: The first half of each name's advisory lock key ("WFDC" as a number); the second is its hash.
 CLAIM_LOCK = 0x5746_4443
@@ -50,12 +49,12 @@ class PgClaims(PgPart):
             now = self._now()
             await conn.execute("DELETE FROM handled WHERE at < %s", [now - keep_seconds])
             cursor = await conn.execute(
-                "SELECT 1 FROM handled WHERE key = ANY(%s) AND (done = 1 OR owner IS NULL"
-                " OR owner = %s OR owner IN (SELECT owner FROM processes"
-                " WHERE heartbeat_at >= %s)) LIMIT 1",
-                [names, self._owner, now - STALE_SECONDS],
+                "SELECT h.owner, h.done, h.at, p.pid, p.host, p.heartbeat_at FROM handled h"
+                " LEFT JOIN processes p ON p.owner = h.owner WHERE h.key = ANY(%s)",
+                [names],
             )
-            if await cursor.fetchone():  # a repeat: its new names are recorded too
+            rows = await cursor.fetchall()
+            if any(holds(self._owner, now, *row) for row in rows):  # a repeat: names recorded
                 await conn.execute(
                     "INSERT INTO handled (key, at, owner, done)"
                     " SELECT name, %s, %s, 1 FROM unnest(%s::text[]) AS name"
