@@ -112,9 +112,14 @@ class SwitchingProxy:
             client_w.close()
             return
         server_r, server_w = opened
+        upstream = asyncio.ensure_future(_pipe(client_r, server_w))
         try:
-            await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
+            # The exchange is over when the backend ends its side, cleanly or not (a killed
+            # backend resets the connection): the client then sees the connection close.
+            await _pipe(server_r, client_w)
+            await asyncio.wait([upstream], timeout=1.0)
         finally:
+            upstream.cancel()
             for writer in (server_w, client_w):
                 with contextlib.suppress(ConnectionError, OSError):
                     writer.close()
@@ -124,7 +129,7 @@ class RoundRobinProxy(SwitchingProxy):
     """Spread connections over several backends in turn, skipping those that refuse them."""
 
     def __init__(self, backends: list[int]) -> None:
-        super().__init__(backends[0])
+        super().__init__(backends[0] if backends else 0)
         self.backends = list(backends)
         self._turn = 0
         #: Connections a backend refused (it was down), by port; each was tried on the next.
