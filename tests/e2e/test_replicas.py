@@ -337,7 +337,8 @@ def _text(body: str) -> str:
 
 
 def burst(replicas: Replicas, dials: list[Dial], kill: Callable[[], None]) -> None:
-    """Send every dial at once from 32 threads; `kill` runs once half of them are out."""
+    """Send every dial at once from 32 threads; `kill` runs once half of them are out (it
+    may wait for the moment it wants)."""
     started = threading.Semaphore(0)
 
     def send(dial: Dial) -> None:
@@ -402,18 +403,25 @@ def journey(
 
     in_flight_at_kill: list[int] = []
 
-    def kill() -> None:
-        victim.kill()  # SIGKILL: no draining, no goodbye
-        pending = shared.rows(
+    def pending() -> int:
+        return shared.rows(
             "SELECT COUNT(*) FROM calls WHERE owner = ? AND outcome = 'pending'", victim_owner
-        )
-        in_flight_at_kill.append(pending[0][0])
+        )[0][0]
+
+    def kill() -> None:
+        deadline = time.monotonic() + 5
+        while pending() < 3 and time.monotonic() < deadline:  # calls of its own in flight
+            time.sleep(0.01)
+        victim.kill()  # SIGKILL: no draining, no goodbye
+        in_flight_at_kill.append(pending())
 
     burst(replicas, dials, kill)
+    replicas.finish(dials)  # every request of the burst acked, each delivery within 3 s
 
-    # Replays: three acked dials, each sent again to every replica in turn.
-    replayed = [dial for dial in crowd[:60] if dial.ack_text][:3]
-    assert len(replayed) == 3, "no dial acked with a sentence to replay"
+    # Replays: three placed dials, each sent again to every replica in turn.
+    rung = {call.phonenumber for call in pbx.calls}
+    replayed = [dial for dial in crowd[:60] if dial.digits in rung][:3]
+    assert len(replayed) == 3, "too few placed dials to replay"
     replay_acks = [replicas.replay(dial) for dial in replayed for _ in range(3)]
 
     # A rolling restart of all three, one at a time, under steady traffic: the killed one's
@@ -426,18 +434,16 @@ def journey(
     assert not traffic.is_alive()
 
     deadline = time.monotonic() + SETTLE_SECONDS
-    while shared.rows(
-        "SELECT COUNT(*) FROM calls WHERE owner = ? AND outcome = 'pending'", victim_owner
-    )[0][0]:
+    while pending():
         assert time.monotonic() < deadline, "the killed replica's calls were never settled"
         time.sleep(0.5)
+    replicas.finish(calm)
     # The burst's calls on the survivors were answered long ago (the kill's settling took
     # 15 s); the steady stream's last calls get their final replies now.
     for dial in calm:
         if dial.ack_text.startswith(CALLING):
             slack.wait_for_posts(dial.response_url, count=1, timeout=15)
 
-    replicas.finish(dials + calm)
     log = "".join(bot.log for bot in replicas.bots)
     for secret in (PBX_KEY, BOT_TOKEN, SIGNING_SECRET):
         assert secret not in log, "a secret leaked into a replica's log"
