@@ -1,4 +1,5 @@
-"""The apps under load, each its own process: ours (`python -m bot`), the baseline, the floor."""
+"""The apps under load, each its own process: ours (`python -m bot`, one or several replicas),
+the baseline, the floor."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from tests.botproc import ROOT, BotProcess
+from tests.botproc import ROOT, BotProcess, free_port
+from tests.fakes.proxy import RoundRobinProxy
 from tests.fakes.socket_mode import FakeSocketMode
 
 BASELINE_SCRIPT = ROOT / "bench" / "baseline_app.py"
@@ -231,3 +233,58 @@ class FloorApp(ScriptApp):
 
     name = "floor"
     script = FLOOR_SCRIPT
+
+
+class ReplicatedApp(AppUnderTest):
+    """`python -m bot` as several replicas on one shared database (DIALER_DATABASE_URL).
+
+    In HTTP mode a round-robin proxy (tests.fakes.proxy) stands in for the load balancer and
+    `port` is the proxy's; in Socket Mode every replica holds a connection to the one fake
+    Socket Mode server, which spreads envelopes over them. RSS and CPU are the first replica's.
+    """
+
+    name = "replicas"
+
+    def __init__(self, env: dict[str, str], count: int) -> None:
+        self.env = env
+        self.count = count
+        self.replicas: list[OurApp] = []
+        self.proxy: RoundRobinProxy | None = None
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        """The first replica's process id."""
+        return self.replicas[0].pid
+
+    @property
+    def ready_seconds(self) -> float | None:
+        """Seconds until the slowest replica was ready."""
+        seconds = [replica.ready_seconds for replica in self.replicas]
+        return None if None in seconds else max(s for s in seconds if s is not None)
+
+    def start(self, fake_socket: FakeSocketMode | None, port: int, timeout: float) -> None:
+        """Start every replica at once (each on its own port), then the proxy or the spread."""
+        ports = [free_port() for _ in range(self.count)]
+        self.replicas = [OurApp({**self.env, "PORT": str(p)}) for p in ports]
+        for replica in self.replicas:
+            replica.bot.start(wait_ready=False)
+        for replica in self.replicas:
+            replica.bot.wait_for("ready:", timeout)
+        if fake_socket is not None:
+            fake_socket.spread = True
+            fake_socket.wait_connected(timeout, min_connections=self.count)
+            return
+        self.proxy = RoundRobinProxy(ports).start()
+        self.port = self.proxy.port
+
+    def stop(self) -> None:
+        """Stop every replica, then the proxy."""
+        for replica in self.replicas:
+            replica.stop()
+        if self.proxy is not None:
+            self.proxy.stop()
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of each replica's log."""
+        return "\n".join(replica.log_tail(lines) for replica in self.replicas)

@@ -24,9 +24,9 @@ CPU_GROWTH_TARGET = 1.5
 FINAL_P50_TARGET = 6.0
 
 #: The order apps appear in within a table: ours first, then what it is compared with.
-APP_ORDER = ("ours", "before", "floor", "baseline")
+APP_ORDER = ("ours", "replicas", "before", "floor", "baseline")
 #: Apps that dial: they have final replies and PBX calls (the floor only acks).
-DIALING_APPS = frozenset({"ours", "before", "baseline"})
+DIALING_APPS = frozenset({"ours", "replicas", "before", "baseline"})
 
 
 @dataclass
@@ -533,6 +533,8 @@ Why the baseline misses (the traps DESIGN.md warns about, measured):
 APP_MODES = {"http": "HTTP mode", "socket": "Socket Mode"}
 APP_WORDS = {
     "ours": "our app (*ours*)",
+    "replicas": "our app as three replicas on one PostgreSQL, behind a round-robin proxy in "
+    "HTTP mode, on one Socket Mode app in Socket Mode (*replicas*)",
     "before": "our app from another checkout (*before*)",
     "floor": "a floor that checks the signature and answers at once (*floor*, HTTP only)",
     "baseline": "a baseline written the way Bolt's getting-started guide reads (*baseline*)",

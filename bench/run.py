@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench import report
-from bench.apps import AppUnderTest, BaselineApp, FloorApp, OurApp, RssSampler, read_rss_kb
+from bench.apps import (
+    AppUnderTest,
+    BaselineApp,
+    FloorApp,
+    OurApp,
+    ReplicatedApp,
+    RssSampler,
+    read_rss_kb,
+)
 from bench.load import (
     HttpLoad,
     Request,
@@ -67,6 +75,24 @@ def write_links(db_path: str, linked: list[tuple[str, str]]) -> None:
             store.links.set(user, extension, ADMIN)
     finally:
         store.close()
+
+
+def write_links_pg(url: str, linked: list[tuple[str, str]]) -> None:
+    """Link every user straight into a PostgreSQL database (migrating it) before replicas start."""
+    import asyncio
+
+    from bot.store.pg.store import PgStore
+
+    async def write() -> None:
+        store = PgStore(url)
+        await store.open()
+        try:
+            for user, extension in linked:
+                await store.links.set(user, extension, ADMIN)
+        finally:
+            await store.close()
+
+    asyncio.run(write())
 
 
 def write_links_in(checkout: Path, db_path: str, linked: list[tuple[str, str]]) -> None:
@@ -147,6 +173,8 @@ def run_phase(
     http_load: HttpLoad | None = None,
     before: Path | None = None,
     round_number: int = 1,
+    database_url: str = "",
+    replicas: int = 3,
 ) -> report.PhaseResult:
     """Start one app in one mode, fire N concurrent /dial, measure, stop it."""
     result = report.PhaseResult(mode=mode, app=app_name, n=n, latency=latency, round=round_number)
@@ -167,6 +195,10 @@ def run_phase(
             assert before is not None
             write_links_in(before, db_path, linked)
             app = OurApp(env, before)
+        elif app_name == "replicas":
+            write_links_pg(database_url, linked)
+            env["DIALER_DATABASE_URL"] = database_url
+            app = ReplicatedApp(env, replicas)
         elif app_name == "floor":
             app = FloorApp(env, workdir / f"{name}.log")
         else:
@@ -176,7 +208,7 @@ def run_phase(
             app.start(fake_socket, port, START_TIMEOUT)
             result.ready_seconds = app.ready_seconds
             time.sleep(IDLE_SETTLE_SECONDS)
-            url = f"http://127.0.0.1:{port}/slack/events"
+            url = f"http://127.0.0.1:{getattr(app, 'port', 0) or port}/slack/events"
             warm_up(mode, url, slack, fake_socket)
             result.idle_rss_kb = read_rss_kb(app.pid)
             slack.reset()
@@ -298,6 +330,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"(default {DEFAULT_BASELINE_ONCE_ABOVE}): each of its phases waits out the cap",
     )
     parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also run our app as N replicas on one throwaway PostgreSQL (app 'replicas'), "
+        "beside the one replica, in the same rounds (default 1: off)",
+    )
+    parser.add_argument(
         "--output",
         default=str(ROOT / "BENCHMARKS.md"),
         help="markdown report to refresh; '-' to skip writing (default BENCHMARKS.md)",
@@ -325,6 +365,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts.append(f"--phase-timeout {args.phase_timeout:g}")
     if args.baseline_once_above != DEFAULT_BASELINE_ONCE_ABOVE:
         parts.append(f"--baseline-once-above {args.baseline_once_above}")
+    if args.replicas > 1:
+        parts.append(f"--replicas {args.replicas}")
     return " ".join(parts)
 
 
@@ -346,13 +388,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--before {args.before}: no bot/__main__.py there", file=sys.stderr)
             return 2
         apps.insert(apps.index("ours") + 1 if "ours" in apps else 0, "before")
+    if args.replicas > 1:
+        apps.insert(apps.index("ours") + 1 if "ours" in apps else 0, "replicas")
     phases = schedule(args.rounds, args.n, modes, apps, args.baseline_once_above)
     results = []
     load_before = report.load_average()
     started = time.monotonic()
     http_load = HttpLoad() if "http" in modes else None
     try:
-        with tempfile.TemporaryDirectory(prefix="dialer-bench-") as tmp:
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="dialer-bench-"))
+            server = None
+            if "replicas" in apps:
+                from tests.postgres import running_server
+
+                server = stack.enter_context(running_server())
             for index, (round_number, n, mode, app) in enumerate(phases, 1):
                 print(
                     f"… [{index}/{len(phases)}, {time.monotonic() - started:.0f} s] round "
@@ -361,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
+                database_url = ""
+                if app == "replicas" and server is not None:
+                    database_url = server.url(server.database())
                 result = run_phase(
                     mode,
                     app,
@@ -371,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
                     http_load,
                     before,
                     round_number,
+                    database_url,
+                    args.replicas,
                 )
                 results.append(result)
     finally:

@@ -47,6 +47,8 @@ class _Connection:
     number: int
     ws: web.WebSocketResponse
     request: web.Request
+    #: Closed, and what it left unacked handed over (an envelope sent to it now goes elsewhere).
+    gone: bool = False
 
 
 class FakeSocketMode:
@@ -60,6 +62,7 @@ class FakeSocketMode:
         self._live: list[_Connection] = []
         self._sent: dict[str, dict[str, Any]] = {}
         self._sent_at: dict[str, float] = {}
+        self._last_sent_at: dict[str, float] = {}
         self._acks: dict[str, dict[str, Any]] = {}
         self._every_ack: dict[str, list[dict[str, Any]]] = {}
         self._acked_at: dict[str, float] = {}
@@ -214,6 +217,17 @@ class FakeSocketMode:
                 return None
             return self._acked_at[envelope_id] - self._sent_at[envelope_id]
 
+    def delivery_latency(self, envelope_id: str) -> float | None:
+        """Seconds from the envelope's last delivery to its ack (a redelivery is timed anew).
+
+        Slack times each delivery: a connection that closed without acking is not the
+        redelivery's fault. None if the envelope was not acked.
+        """
+        with self._cond:
+            if envelope_id not in self._acked_at or envelope_id not in self._last_sent_at:
+                return None
+            return self._acked_at[envelope_id] - self._last_sent_at[envelope_id]
+
     def drop(self, *, graceful: bool = False) -> None:
         """Cut the newest live connection: abort TCP (default) or send a close frame."""
         with self._cond:
@@ -268,19 +282,35 @@ class FakeSocketMode:
         envelope_id = message.get("envelope_id")
         if envelope_id is not None:
             with self._cond:
-                self._sent[envelope_id] = message
-                self._sent_at.setdefault(envelope_id, time.perf_counter())  # the first send
-                self._sent_on[envelope_id] = conn
-        await conn.ws.send_str(json.dumps(message))
+                if conn.gone and self.redeliver:  # it closed while this was on its way
+                    self._undelivered.append(message)
+                    envelope_id = None
+                else:
+                    now = time.perf_counter()
+                    self._sent[envelope_id] = message
+                    self._sent_at.setdefault(envelope_id, now)  # the first send
+                    self._last_sent_at[envelope_id] = now
+                    self._sent_on[envelope_id] = conn
+            if envelope_id is None:
+                await self._redeliver(conn)
+                return
+        try:
+            await conn.ws.send_str(json.dumps(message))
+        except (ConnectionError, RuntimeError):
+            if not self.redeliver:
+                raise  # with redelivery on, the close hands it to another connection
 
     async def _redeliver(self, closed: _Connection) -> None:
         """Resend what `closed` left unacked to another live connection, as Slack does."""
         with self._cond:
+            closed.gone = closed not in self._live
             unacked = [
                 self._sent[envelope_id]
                 for envelope_id, conn in self._sent_on.items()
-                if conn is closed and envelope_id not in self._acks
+                if conn is closed and closed.gone and envelope_id not in self._acks
             ]
+            for envelope in unacked:
+                del self._sent_on[envelope["envelope_id"]]  # handed over once
             self._undelivered.extend(unacked)
             if not self._live:
                 return  # sent when a connection opens
@@ -289,6 +319,9 @@ class FakeSocketMode:
             retry = {**envelope, "retry_attempt": envelope["retry_attempt"] + 1}
             retry["retry_reason"] = "timeout"
             with self._cond:
+                if not self._live:
+                    self._undelivered.append(envelope)
+                    continue
                 conn = self._pick()
                 self.redelivered.append(envelope["envelope_id"])
             with contextlib.suppress(ConnectionError, RuntimeError):
