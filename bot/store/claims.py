@@ -57,14 +57,23 @@ def holds(
 
 
 def pid_runs(pid: int) -> bool:
-    """Whether a process with this pid runs on this host (signal 0 asks without signalling)."""
+    """Whether a process with this pid runs on this host (signal 0 asks without signalling).
+
+    A killed process its parent has not reaped yet (a zombie) still answers signal 0, but
+    runs no more: /proc says so where there is one.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # it runs, as another user
+        pass
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
         return True
-    return True
+    return state not in ("Z", "X")
 
 
 class RequestClaims(Part):
