@@ -116,7 +116,8 @@ async def test_a_store_that_cannot_be_written_lets_the_request_through(
     with caplog.at_level(logging.WARNING, logger="bot.slack.replays"):
         await guard.async_process(req=signed_request(body), resp=ok(), next=go_on)
     assert go_on.calls == 1
-    assert "DIALER_DB is read-only" in caplog.text
+    # Whoever acts on the request logs the failed store (once per cause): not the guard too.
+    assert "DIALER_DB is read-only" not in caplog.text
     monkeypatch.undo()  # writable again: the same request is now claimed, then refused
     await guard.async_process(req=signed_request(body), resp=ok(), next=go_on)
     await guard.async_process(req=signed_request(body), resp=ok(), next=go_on)

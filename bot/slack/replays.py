@@ -125,7 +125,13 @@ class IgnoreRepeats(AsyncMiddleware):
         """Claim the keys; when the database can't say, act (the listener answers for it)."""
         try:
             claimed = await self._db.run(self._db.store.claims.claim, *keys)
-        except (StoreBusy, StoreFailed) as error:
+        except StoreFailed as error:
+            # A failed database refuses whatever the request asks, and that refusal is logged
+            # (once per cause) by whoever acts on it: one line for the operator, not two.
+            log.debug("could not record a request as handled: %s", error)
+            self._trouble = True
+            return True
+        except StoreBusy as error:
             if not self._trouble:
                 log.warning("could not record requests as handled; repeats go unseen: %s", error)
             self._trouble = True
