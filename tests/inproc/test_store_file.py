@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from bot.domain.facts import Facts
 from bot.slack.text import callers
 from tests.inproc.harness import World
+from tests.test_store import read_only_connections
 
 CALLS_NOT_RECORDED = callers.store_failed(Facts())
 
@@ -46,3 +49,18 @@ def test_a_file_copied_over_the_database_is_never_written(world: World) -> None:
     world.idle()
     assert world.pbx.calls == []
     assert "was replaced by another file while the bot was running" in world.log
+
+
+def test_a_link_confirmed_before_the_disk_turns_read_only_is_there_after_a_restart(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the admin was told is on disk: a restart on the now read-only file still has it."""
+    _, ack, _ = world.link("<@UNOLINK01> 412")
+    assert ack["text"] == "Linked <@UNOLINK01> to extension 412."
+    read_only_connections(monkeypatch)  # the disk turns read-only under the bot
+    world.restart()
+    _, ack, _ = world.link("", user="UNOLINK01")
+    assert "412" in ack["text"], ack
+    assert world.rows("SELECT extension FROM links WHERE user_id = 'UNOLINK01'") == [("412",)]
+    status, ack, _ = world.dial("580-867-5309", user="UNOLINK01")
+    assert status == 200 and ack["text"] == CALLS_NOT_RECORDED, ack  # nothing unrecorded is dialed
