@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from unittest import mock
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -83,7 +84,9 @@ async def test_a_malformed_request_is_a_400_and_one_short_line(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1, lines
     assert "WARNING aiohttp.server: refused a malformed HTTP request (" in lines[0]
-    assert "from 127.0.0.1" in lines[0] and len(lines[0]) < 300
+    # aiohttp 3.9 (the floor) does not hand the filter the peer's address; later ones do.
+    where = "from 127.0.0.1" if AIOHTTP_NAMES_THE_PEER else "from "
+    assert where in lines[0] and len(lines[0]) < 300
     assert (
         "Traceback" not in lines[0]
         and "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" not in lines[0]
@@ -182,3 +185,7 @@ async def test_a_thousand_drops_and_accept_failures_are_two_lines_not_a_thousand
         "accept() failed 499 time(s) for want of file descriptors (at most 160 open connections"
     )
     assert all("Traceback" not in line for line in caplog.text.splitlines())
+
+
+#: Whether this aiohttp's server error log carries the client's address (3.10 and later).
+AIOHTTP_NAMES_THE_PEER = tuple(int(part) for part in aiohttp.__version__.split(".")[:2]) >= (3, 10)

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: The Socket Mode envelope being dispatched (set by the Socket Mode handler), if any.
 ENVELOPE_ID: ContextVar[str | None] = ContextVar("envelope_id", default=None)
+#: Slack's retry headers for that envelope (its retry_attempt and retry_reason), as HTTP mode
+#: sends them; set by the Socket Mode handler, since not every Bolt version passes them on.
+ENVELOPE_RETRY: ContextVar[dict[str, str] | None] = ContextVar("envelope_retry", default=None)
 
 #: How much of an identity is kept: Slack's are short; a longer one is cut, not refused.
 KEY_LIMIT = 120
@@ -103,7 +106,8 @@ class IgnoreRepeats(AsyncMiddleware):
         """Go on to the listeners unless this request was already handled."""
         keys = request_keys(req.body, ENVELOPE_ID.get())
         if keys and not await self._claim(keys):
-            log.info("ignored a repeat of %s", describe(req.body, req.headers))
+            headers = {**(ENVELOPE_RETRY.get() or {}), **req.headers}
+            log.info("ignored a repeat of %s", describe(req.body, headers))
             return BoltResponse(status=200, body="")
         response = await next()
         if keys:  # acked: the claim is now an act; recorded off the ack's path

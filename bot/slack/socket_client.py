@@ -142,10 +142,12 @@ class SocketModeIntake(AsyncSocketModeHandler):
         if task is not None:
             self._acking.add(task)
         envelope = replays.ENVELOPE_ID.set(req.envelope_id)
+        retry = replays.ENVELOPE_RETRY.set(retry_headers(req))
         try:
             await super().handle(client, req)
         finally:
             replays.ENVELOPE_ID.reset(envelope)
+            replays.ENVELOPE_RETRY.reset(retry)
             if task is not None:
                 self._acking.discard(task)
 
@@ -182,3 +184,13 @@ async def open_socket_mode(app: AsyncApp, app_token: str, backoff: Backoff) -> S
     else:
         handler.client.wss_uri = opened["url"]
     return handler
+
+
+def retry_headers(req: SocketModeRequest) -> dict[str, str]:
+    """An envelope's retry_attempt and retry_reason as the headers HTTP mode would carry."""
+    headers: dict[str, str] = {}
+    if getattr(req, "retry_attempt", None) is not None:
+        headers["x-slack-retry-num"] = str(req.retry_attempt)
+    if getattr(req, "retry_reason", None):
+        headers["x-slack-retry-reason"] = str(req.retry_reason)
+    return headers
