@@ -75,7 +75,11 @@ class DialerApp(AsyncApp):
             sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             token = ACK_SENT.set(sent)
             try:
-                return await super().async_dispatch(req)
+                response = await super().async_dispatch(req)
+                acted = req.context.get(replays.ACTED)
+                if acted is not None and req.context.ack.response is not None:
+                    acted()  # a listener acked: the request's claim is an act
+                return response
             finally:
                 ACK_SENT.reset(token)
                 if not sent.done():

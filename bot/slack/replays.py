@@ -34,6 +34,9 @@ ENVELOPE_ID: ContextVar[str | None] = ContextVar("envelope_id", default=None)
 #: sends them; set by the Socket Mode handler, since not every Bolt version passes them on.
 ENVELOPE_RETRY: ContextVar[dict[str, str] | None] = ContextVar("envelope_retry", default=None)
 
+#: The request context's key for "this request's claim is now an act" (called once acked).
+ACTED = "claim_acted"
+
 #: How much of an identity is kept: Slack's are short; a longer one is cut, not refused.
 KEY_LIMIT = 120
 
@@ -109,12 +112,19 @@ class IgnoreRepeats(AsyncMiddleware):
             headers = {**(ENVELOPE_RETRY.get() or {}), **req.headers}
             log.info("ignored a repeat of %s", describe(req.body, headers))
             return BoltResponse(status=200, body="")
-        response = await next()
-        if keys:  # acked: the claim is now an act; recorded off the ack's path
-            task = asyncio.create_task(self._acted(keys))
-            self._recording.add(task)
-            task.add_done_callback(self._recording.discard)
-        return response
+        if keys:  # once the request is acked, the claim is an act (DialerApp calls this)
+            req.context[ACTED] = lambda: self.acted(keys)
+        return await next()
+
+    def acted(self, keys: list[str]) -> None:
+        """The request was acked: record its claim as an act, off the ack's path.
+
+        A listener that did not ack within Slack's 3 s has failed the request in Slack's eyes,
+        and Slack (or a load balancer) may resend it: that claim is left open for the resend.
+        """
+        task = asyncio.create_task(self._acted(keys))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
 
     async def _acted(self, keys: list[str]) -> None:
         """Mark the claim done, so no other process takes it over (a failure is only logged)."""
