@@ -90,7 +90,11 @@ class StoreSettings(Protocol):
 
 
 def open_store(
-    settings: StoreSettings, *, clock: Callable[[], float] = time.time, blocking: bool = False
+    settings: StoreSettings,
+    *,
+    clock: Callable[[], float] = time.time,
+    blocking: bool = False,
+    group_commit: bool = False,
 ) -> Store | PgStore:
     """The store: PostgreSQL at DIALER_DATABASE_URL when set, else SQLite at DIALER_DB.
 
@@ -98,7 +102,8 @@ def open_store(
     pool is opened (and migrated) by `await store.open()` in the event loop (bot.runtime.process
     .start does), or here with `blocking=True`, for plain synchronous code (the operator
     commands): its methods are then plain calls, as SQLite's are. Raises StoreError when the
-    store can't be opened, DriverMissing when the URL is set without psycopg.
+    store can't be opened, DriverMissing when the URL is set without psycopg. With
+    `group_commit`, SQLite's commits are made durable by the StoreRunner that reports them.
     """
     if settings.database_url:
         store = postgres_store(settings.database_url, clock=clock)
@@ -107,7 +112,7 @@ def open_store(
 
             return BlockingStore(store)  # type: ignore[return-value]  # the same methods
         return store
-    return Store(settings.db_path, clock=clock)
+    return Store(settings.db_path, clock=clock, group_commit=group_commit)
 
 
 def pbx_client(
@@ -176,7 +181,8 @@ def build(
     clock: Callable[[], float] = time.time,
 ) -> Components:
     """Build every component from Settings; raises StoreError when DIALER_DB can't be opened."""
-    store = open_store(settings, clock=clock)
+    # Every write the app makes goes through its StoreRunner, which flushes commits in groups.
+    store = open_store(settings, clock=clock, group_commit=True)
     db = StoreRunner(store)
     pbx = pbx_client(settings, transport=pbx_transport)
     metrics = Metrics()

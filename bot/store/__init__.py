@@ -52,11 +52,18 @@ class Store:
     asynchronous = False
 
     def __init__(
-        self, path: str, *, clock: Callable[[], float] = time.time, owner: str | None = None
+        self,
+        path: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        owner: str | None = None,
+        group_commit: bool = False,
     ) -> None:
         #: Names this process in the call log and the `processes` table (see bot.runtime.lease).
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.database = Database(path, clock=clock)
+        #: group_commit: commits are flushed in groups by whoever reports them (the bot's
+        #: StoreRunner, bot.store.group_commit), not one by one by SQLite (the CLI's way).
+        self.database = Database(path, clock=clock, group_commit=group_commit)
         self.links = LinkStore(self.database)
         self.calls = CallLedger(self.database, self.owner)
         self.claims = RequestClaims(self.database, self.owner)

@@ -5,9 +5,11 @@ Every part of the store (links, the call ledger, request claims, processes) shar
 `writing()`, which gives up with StoreBusy rather than wait past a deadline.
 
 The file holds phone numbers and who called whom: it is created 0600 (its -wal and -shm take
-the same mode from SQLite), every commit is flushed to disk before a user is told about it
-(`synchronous=FULL`), and a file deleted or replaced under the running process is noticed
-before the next write (`same_file`), never written into unseen.
+the same mode from SQLite), every commit is flushed to disk before a user is told about it,
+and a file deleted or replaced under the running process is noticed before the next write
+(`same_file`), never written into unseen. A commit is flushed by SQLite itself
+(`synchronous=FULL`), or, with `group_commit`, by `sync()`: one flush, off the event loop,
+covers every commit made before it (bot.store.group_commit).
 """
 
 from __future__ import annotations
@@ -103,12 +105,22 @@ def _side_files_as_private(path: str) -> None:
 class Database:
     """Thread-safe access to the SQLite file: readers run freely, writers take turns."""
 
-    def __init__(self, path: str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: str, *, clock: Callable[[], float] = time.time, group_commit: bool = False
+    ) -> None:
         self.path = path
         #: Wall-clock seconds: the audit log's times and every window counted from them.
         self.clock = clock
+        #: Commits are not flushed one by one (synchronous=NORMAL): whoever reports a write
+        #: calls sync() first, and one flush covers every commit made before it.
+        self.group_commit = group_commit
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        #: Commits made so far, by every thread (counted under the write lock).
+        self._commits = 0
+        self._sync_lock = threading.Lock()
+        #: The -wal file sync() flushes, opened once: (its descriptor, its (st_dev, st_ino)).
+        self._wal: tuple[int, tuple[int, int]] | None = None
         #: (st_dev, st_ino) of the file opened: a different answer later means it was replaced.
         self._identity: tuple[int, int] | None = None
         self._replaced: str | None = None
@@ -158,9 +170,11 @@ class Database:
             )
             try:
                 conn.execute("PRAGMA foreign_keys=ON")
-                # Each commit reaches the disk before a user is told about it (NORMAL can lose
-                # the last ones when the machine or its disk stops).
-                conn.execute("PRAGMA synchronous=FULL")
+                # Each commit reaches the disk before a user is told about it (NORMAL alone can
+                # lose the last ones when the machine or its disk stops): flushed by SQLite at
+                # each commit, or by sync() for a group of them.
+                flush = "NORMAL" if self.group_commit else "FULL"
+                conn.execute(f"PRAGMA synchronous={flush}")
             except sqlite3.Error:
                 conn.close()
                 raise
@@ -201,6 +215,8 @@ class Database:
             db.execute(f"PRAGMA busy_timeout={remaining_ms}")
             try:
                 yield from _transaction(db, busy)
+                self._commits += 1  # under the write lock: one writer at a time
+                self._local.commit = self._commits
             finally:
                 # Reads on this connection wait as usual again (a no-wait write set it to 0).
                 with suppress(sqlite3.Error):
@@ -215,6 +231,59 @@ class Database:
             self._write_failure = None
         finally:
             self._write_lock.release()
+
+    def last_commit(self) -> int:
+        """The number of this thread's last commit (0 before any): sync() answers which it
+        covered."""
+        return getattr(self._local, "commit", 0)
+
+    def sync(self) -> int:
+        """Flush every commit made so far to the disk; answer the last commit it covers.
+
+        With `group_commit` a commit is in the -wal file (the OS's cache) but not yet on the
+        disk: one fsync of that file, made on any thread, makes every earlier commit durable.
+        Raises StoreFailed (and marks the store failing) when the disk refuses.
+        """
+        with self._sync_lock:
+            covered = self._commits
+            try:
+                fd = self._wal_descriptor()
+                if fd is not None:
+                    os.fsync(fd)
+            except OSError as error:
+                self._close_wal()
+                failure = StoreFailed(error)
+                self._write_failure = failure
+                raise failure from error
+            return covered
+
+    def _wal_descriptor(self) -> int | None:
+        """The open -wal file (reopened if SQLite made a new one); None when there is none."""
+        wal_path = self.path + SIDE_FILES[0]
+        try:
+            now = os.stat(wal_path)
+        except FileNotFoundError:
+            self._close_wal()  # every connection closed: the commits are in the file itself
+            return None if self._identity is None else self._main_descriptor()
+        if self._wal is not None and self._wal[1] == (now.st_dev, now.st_ino):
+            return self._wal[0]
+        self._close_wal()
+        fd = os.open(wal_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        found = os.fstat(fd)
+        self._wal = (fd, (found.st_dev, found.st_ino))
+        return fd
+
+    def _main_descriptor(self) -> int:
+        """The database file itself, opened for one flush (kept as the `_wal` to close)."""
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._wal = (fd, (-1, -1))  # never matches a -wal file: closed at the next sync
+        return fd
+
+    def _close_wal(self) -> None:
+        if self._wal is not None:
+            with suppress(OSError):
+                os.close(self._wal[0])
+            self._wal = None
 
     def beat(self) -> None:
         """Note that this process's heartbeat was just written (for health())."""
@@ -258,6 +327,11 @@ class Database:
 
     def close(self) -> None:
         """Close this thread's connection (the next call on this thread opens a fresh one)."""
+        if self.group_commit:
+            with suppress(StoreFailed):  # a commit nobody was told of yet, made durable now
+                self.sync()
+            with self._sync_lock:
+                self._close_wal()
         db = getattr(self._local, "db", None)
         self._local.db = None
         if db is not None:

@@ -6,6 +6,7 @@ so a caller asks one question — busy or failed? — and never looks at SQL err
 
 from __future__ import annotations
 
+import errno
 import functools
 import sqlite3
 from collections.abc import Callable
@@ -28,6 +29,8 @@ class WouldWait(StoreBusy):
 _READ_ONLY = {3, 8, 23}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_AUTH
 _FULL = {13}  # SQLITE_FULL
 _LOCKED = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+#: The operating system's word for the same: read-only, or full.
+_OS_CODES = {errno.EROFS: 8, errno.EACCES: 3, errno.EPERM: 3, errno.ENOSPC: 13, errno.EDQUOT: 13}
 
 
 class StoreFailed(StoreError):
@@ -40,6 +43,8 @@ class StoreFailed(StoreError):
 
     def __init__(self, error: sqlite3.Error | OSError) -> None:
         code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+        if isinstance(error, OSError):  # a flush of the file failed (Database.sync)
+            code = _OS_CODES.get(error.errno or 0, 0)
         if code in _READ_ONLY:
             self.cause = "read-only"
             advice = "DIALER_DB is read-only ({}): check its permissions and the disk it is on"
