@@ -40,6 +40,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Collection
 from enum import IntEnum
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -63,6 +64,9 @@ FEWEST_CONNECTIONS = 16
 MOST_CONNECTIONS = 10_000
 #: After accept() fails for want of file descriptors, try again this much later.
 ACCEPT_RETRY_SECONDS = 0.5
+#: At most this many waiting clients are accepted in one turn of the event loop (asyncio's own
+#: server takes its backlog, 100 by default, per turn).
+ACCEPT_BATCH = 100
 OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 CLIENT_GONE = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR, errno.EAGAIN})
 
@@ -251,6 +255,8 @@ class ConnectionGuard:
         self.report = Report(cap)
         self.open: dict[Connection, None] = {}  # insertion-ordered: oldest first
         self._closing = 0  # dropped, their file descriptor about to be released
+        self._opening = 0  # accepted, their protocol not yet made
+        self._connecting: set[asyncio.Task] = set()
         self._room = asyncio.Event()
 
     def protocol_factory(
@@ -261,8 +267,8 @@ class ConnectionGuard:
 
     @property
     def full(self) -> bool:
-        """Whether the connections still open (not being dropped) fill the cap."""
-        return len(self.open) - self._closing >= self.cap
+        """Whether the connections open or opening (not being dropped) fill the cap."""
+        return len(self.open) + self._opening - self._closing >= self.cap
 
     async def make_room(self) -> None:
         """Return once one more connection fits: drop the oldest idle or slowest one if needed."""
@@ -317,27 +323,55 @@ class ConnectionGuard:
     async def accept_forever(
         self, listening: socket.socket, factory: Callable[[], Connection]
     ) -> None:
-        """Accept connections on a listening socket, one at a time, while there is room."""
+        """Accept connections on a listening socket while there is room.
+
+        Every client already waiting is accepted in one go, as asyncio's own server does: one
+        accept per turn of the event loop would let a burst wait in the backlog behind every
+        request already being handled, each turn.
+        """
         loop = asyncio.get_running_loop()
         while True:
+            await readable(listening)
             if self.full:  # make room only for a client that is actually waiting
-                await readable(listening)
                 await self.make_room()
-            try:
-                accepted, _ = await loop.sock_accept(listening)
-            except OSError as error:
-                if error.errno in CLIENT_GONE:  # the client left before it was accepted
-                    continue
-                if error.errno in OUT_OF_FILES:
-                    self.report.note("files")
-                else:
-                    log.warning("could not accept a connection: %s", os.strerror(error.errno or 0))
-                await asyncio.sleep(ACCEPT_RETRY_SECONDS)  # never a busy loop on the same error
-                continue
-            try:
-                await loop.connect_accepted_socket(factory, accepted)
-            except OSError:  # the client is already gone
-                accepted.close()
+            for _ in range(ACCEPT_BATCH):
+                if self.full:
+                    break
+                try:
+                    accepted, _ = listening.accept()
+                except BlockingIOError:
+                    break  # nobody else is waiting
+                except OSError as error:
+                    if error.errno in CLIENT_GONE:  # the client left before it was accepted
+                        continue
+                    if error.errno in OUT_OF_FILES:
+                        self.report.note("files")
+                    else:
+                        log.warning(
+                            "could not accept a connection: %s", os.strerror(error.errno or 0)
+                        )
+                    await asyncio.sleep(ACCEPT_RETRY_SECONDS)  # never busy on the same error
+                    break
+                self._connect(loop, factory, accepted)
+
+    def _connect(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        factory: Callable[[], Connection],
+        accepted: socket.socket,
+    ) -> None:
+        """Hand an accepted socket to asyncio; it counts against the cap from now on."""
+        accepted.setblocking(False)
+        self._opening += 1
+        task = loop.create_task(loop.connect_accepted_socket(factory, accepted))
+        self._connecting.add(task)
+        task.add_done_callback(partial(self._connected, accepted))
+
+    def _connected(self, accepted: socket.socket, task: asyncio.Task) -> None:
+        self._connecting.discard(task)
+        self._opening -= 1
+        if task.cancelled() or task.exception() is not None:  # the client is already gone
+            accepted.close()
 
 
 def connection_of(request: web.BaseRequest) -> Connection | None:
