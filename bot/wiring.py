@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -36,6 +36,7 @@ from bot.slack.home import HomePublisher
 from bot.slack.http_server import create_web_app
 from bot.slack.identity import SlackIdentity
 from bot.slack.profiles import PAGE_INTERVAL, PROFILE_INTERVAL, ConflictAlerts, Pace, SlackProfiles
+from bot.slack.response_urls import ResponseUrls
 from bot.store import Store
 from bot.store.pg import postgres_store
 from bot.store.runner import StoreRunner
@@ -63,6 +64,8 @@ class Components:
     #: Links from the company directory (DIALER_EXTENSION_FIELD); None when it is unset.
     directory: DirectoryLinks | None = None
     profiles: SlackProfiles | None = None
+    #: The one HTTP session for response_url replies.
+    response_urls: ResponseUrls = field(default_factory=ResponseUrls)
 
     def web_app(self) -> web.Application:
         """HTTP mode's aiohttp application: POST /slack/events, GET /healthz and /metrics."""
@@ -72,6 +75,7 @@ class Components:
     async def aclose(self) -> None:
         """Close the PBX client and the store (calls in flight should be drained first)."""
         await self.pbx.aclose()
+        await self.response_urls.aclose()
         self.db.close()
         closing = self.store.close()
         if inspect.isawaitable(closing):  # PostgreSQL's pool closes in the loop
@@ -226,7 +230,21 @@ def build(
         directory=directory_links,
         profiles=profiles,
     )
-    app = create_app(deps, identity=identity, metrics=metrics, db=db, acks=acks)
+    response_urls = ResponseUrls()
+    app = create_app(
+        deps, identity=identity, metrics=metrics, db=db, acks=acks, response_urls=response_urls
+    )
     return Components(
-        settings, store, db, pbx, metrics, identity, dialing, links, app, directory_links, profiles
+        settings,
+        store,
+        db,
+        pbx,
+        metrics,
+        identity,
+        dialing,
+        links,
+        app,
+        directory_links,
+        profiles,
+        response_urls,
     )

@@ -33,6 +33,7 @@ from bot.slack.listeners import (
     shortcut,
     workflow,
 )
+from bot.slack.response_urls import ResponseUrls
 from bot.slack.retry import SlackUnreachable, describe, is_slack_unreachable
 from bot.slack.text import callers
 from bot.store.runner import StoreRunner
@@ -87,7 +88,13 @@ class DialerApp(AsyncApp):
 
 
 def create_app(
-    deps: Deps, *, identity: SlackIdentity, metrics: Metrics, db: StoreRunner, acks: AckGate
+    deps: Deps,
+    *,
+    identity: SlackIdentity,
+    metrics: Metrics,
+    db: StoreRunner,
+    acks: AckGate,
+    response_urls: ResponseUrls,
 ) -> DialerApp:
     """Build the Bolt app: commands, shortcuts, buttons, modals, Home and the workflow step."""
 
@@ -112,6 +119,7 @@ def create_app(
     )
     app.identity = identity
     replays.register(app, db)  # after Bolt's signature check, before every listener
+    response_urls.register(app)  # replies share one session
     app.error(log_unhandled)
     for listener in LISTENERS:
         listener.register(app, deps)

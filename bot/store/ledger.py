@@ -204,17 +204,21 @@ class CallLedger(Part):
         finished_at: float | None = None,
     ) -> None:
         """Record how a reserved call ended (at `finished_at`, when written later than that)."""
+        # Plain SQL, once per call: sqlite_utils' update() reads the table's schema and the
+        # row first.
         with self._database.writing(wait=SLOW_WRITE_SECONDS) as db:
-            db["calls"].update(
-                call_id,
-                {
-                    "outcome": outcome,
-                    "sent": int(sent),
-                    "pbx_status": pbx_status,
-                    "latency_ms": latency_ms,
-                    "detail": detail[:500],
-                    "finished_at": self._now() if finished_at is None else finished_at,
-                },
+            db.execute(
+                "UPDATE calls SET outcome = ?, sent = ?, pbx_status = ?, latency_ms = ?,"
+                " detail = ?, finished_at = ? WHERE id = ?",
+                [
+                    outcome,
+                    int(sent),
+                    pbx_status,
+                    latency_ms,
+                    detail[:500],
+                    self._now() if finished_at is None else finished_at,
+                    call_id,
+                ],
             )
 
     @guarded
