@@ -62,13 +62,7 @@ KILL_AFTER = 150  # of the burst's 300
 SETTLE_SECONDS = 45.0
 CALLING = ":telephone_receiver: Calling"  # the ack of a dial under way: not yet an answer
 
-pytestmark = [
-    pytest.mark.slow,
-    # Issue 17 is open: these pass in all four variants since a claim counts as an act only
-    # once a listener acked, but have not yet been shown stable in CI run after run. Until
-    # then a failure is reported as XFAIL and a pass as XPASS.
-    pytest.mark.xfail(reason="issue 17: not yet shown stable in CI run after run"),
-]
+pytestmark = pytest.mark.slow
 
 
 # --- the shared database --------------------------------------------------------------------
