@@ -167,6 +167,9 @@ class Serving:
     metrics_runner: web.AppRunner | None = None
     #: Socket Mode's intake, connected by the caller; None in HTTP mode.
     intake: SocketModeIntake | None = None
+    #: Tasks running once start-up was done, before any request: the store's pool workers,
+    #: the intake's connection, the metrics port. A drain waits for requests' work, not these.
+    standing: set[asyncio.Task] = field(default_factory=set)
 
 
 def open_database(settings: Settings, **swaps: Any) -> wiring.Components:
@@ -229,6 +232,7 @@ async def start(built: wiring.Components, backoff: Backoff) -> Serving:
     except BaseException:
         await stop(serving, drain_seconds=None)
         raise
+    serving.standing = asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
     return serving
 
 
@@ -236,7 +240,7 @@ async def stop(serving: Serving, drain_seconds: float | None) -> None:
     """Let calls in flight finish and be answered (None: the caller did), leave and close."""
     built = serving.built
     if drain_seconds is not None:
-        keep = {serving.keeper, *serving.background}
+        keep = {serving.keeper, *serving.background, *serving.standing}
         await finish_in_flight(built.dialing, keep, drain_seconds)
     for task in serving.background:
         task.cancel()

@@ -84,3 +84,26 @@ def test_a_database_url_without_the_driver_says_what_to_install(monkeypatch, cap
     [line] = err.strip().splitlines()
     assert line.endswith("pip install 'webfones-slack-dialer[postgres]'."), line
     assert "Secret-Pass-9" not in err
+
+
+async def test_a_replica_with_nothing_in_flight_stops_at_once(
+    postgres_url: str, pbx: FakePbx, slack: FakeSlack, caplog
+) -> None:
+    """The pool's own tasks are not calls in flight: SIGTERM's drain does not wait them out
+    (a rolling restart of replicas would otherwise wait the whole drain at each one)."""
+    settings = load_settings(
+        {
+            **GOOD,
+            "SLACK_API_URL": slack.api_url,
+            "WEBFONES_BASE_URL": pbx.url,
+            "DIALER_DATABASE_URL": postgres_url,
+        }
+    )
+    built = process.open_database(settings)
+    serving = await process.start(built, Backoff(0.05, 0.2))
+    await built.db.run(built.store.links.set, "U1", "309", "UADMIN")
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await process.stop(serving, drain_seconds=10.0)
+    assert loop.time() - began < 3.0
+    assert "unfinished" not in caplog.text
