@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -124,3 +125,30 @@ async def test_closing_flushes_what_nobody_was_told_of_yet(
     assert flushes.files == []
     store.close()
     assert flushes.files == [str((tmp_path / "dialer.db").resolve()) + "-wal"]
+
+
+def test_writes_arriving_while_flushes_end_never_stall_the_loop(tmp_path: Path) -> None:
+    """A write that finds a flush just ended (its callbacks not yet run) starts the next one.
+
+    Run on a loop of its own in a thread: a store that spun on a finished flush would never
+    yield, and the test could not time it out from inside that loop.
+    """
+    done: list[int] = []
+
+    async def traffic() -> None:
+        runner = StoreRunner(Store(str(tmp_path / "dialer.db"), group_commit=True))
+
+        async def write(i: int) -> None:
+            await asyncio.sleep(random.random() * 0.2)
+            await runner.run(runner.store.links.set, f"U{i:03d}", str(1000 + i), "UADMIN")
+            done.append(i)
+
+        await asyncio.gather(*(write(i) for i in range(300)))
+        runner.close()
+        runner.store.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(traffic(),), daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), f"the loop stalled after {len(done)} of 300 writes"
+    assert len(done) == 300

@@ -23,7 +23,7 @@ class GroupCommit:
         self._sync = sync
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-flush")
         self._durable = 0
-        self._flushing: asyncio.Future[None] | None = None
+        self._flushing: asyncio.Future[int] | None = None
 
     @property
     def durable(self) -> int:
@@ -33,19 +33,26 @@ class GroupCommit:
     async def flushed(self, commit: int) -> None:
         """Return once `commit` is on the disk; raise the store's error if the flush failed."""
         while self._durable < commit:
-            if self._flushing is None:
-                self._flushing = asyncio.ensure_future(self._flush())
+            flush = self._flushing
+            if flush is None or flush.done():  # a flush that ended may predate this commit
+                flush = self._start()
             # Shielded: a caller that gives up must not cancel a flush others wait for.
-            await asyncio.shield(self._flushing)
-
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            covered = await loop.run_in_executor(self._thread, self._sync)
+            covered = await asyncio.shield(flush)
             self._durable = max(self._durable, covered)
-        finally:
-            self._flushing = None
+
+    def _start(self) -> asyncio.Future[int]:
+        """Start a flush covering every commit made so far, on the flush thread."""
+        flush = asyncio.get_running_loop().run_in_executor(self._thread, self._sync)
+        flush.add_done_callback(_seen)
+        self._flushing = flush
+        return flush
 
     def close(self) -> None:
         """Stop the flush thread (a flush under way finishes first)."""
         self._thread.shutdown(wait=True)
+
+
+def _seen(flush: asyncio.Future[int]) -> None:
+    """A failed flush's error reaches its waiters; with none left, it is not an unseen error."""
+    if not flush.cancelled():
+        flush.exception()
