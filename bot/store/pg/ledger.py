@@ -229,6 +229,30 @@ async def _one(conn: AsyncConnection, sql: str, args: list[Any]) -> tuple[Any, .
     return await cursor.fetchone()
 
 
+#: Everything admission reads, in one statement (one round trip under the admission lock):
+#: the 429 pause, a call to the same destination in flight, the last one that may have rung,
+#: and what the user's and the whole app's budgets have spent in their windows.
+ADMISSION_FACTS = f"""
+SELECT
+    (SELECT value FROM pbx_state WHERE key = 'blocked_until'),
+    EXISTS (
+        SELECT 1 FROM calls WHERE user_id = %(user)s AND destination = %(destination)s
+        AND outcome = %(pending)s AND at > %(recent)s
+    ),
+    last.ended,
+    last.outcome,
+    (SELECT count(*) FROM calls WHERE user_id = %(user)s AND sent = 1 AND at > %(user_since)s),
+    (SELECT count(*) FROM calls WHERE {PBX_SPENT} AND at > %(pbx_since)s)
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT coalesce(finished_at, at) AS ended, outcome FROM calls
+    WHERE user_id = %(user)s AND destination = %(destination)s
+    AND outcome = ANY(%(rung)s) AND at > %(recent)s
+    ORDER BY ended DESC LIMIT 1
+) AS last ON true
+"""
+
+
 async def _hold_reason(
     conn: AsyncConnection,
     now: float,
@@ -237,44 +261,33 @@ async def _hold_reason(
     user_rate: Rate,
     pbx_rate: Rate,
 ) -> Held | None:
-    cooldown = await _one(conn, "SELECT value FROM pbx_state WHERE key = 'blocked_until'", [])
-    if cooldown and cooldown[0] is not None and cooldown[0] > now:
-        return Held("pbx_cooldown", _ceil(cooldown[0] - now))
-    held = await _duplicate_hold(conn, now, user_id, destination)
-    if held is not None:
-        return held
-    wait = await _budget_wait(conn, now, user_rate, "user_id = %s AND sent = 1", [user_id])
-    if wait is not None:
-        return Held("user_rate", wait)
-    wait = await _budget_wait(conn, now, pbx_rate, PBX_SPENT, [])
-    if wait is not None:
-        return Held("pbx_rate", wait)
-    return None
-
-
-async def _duplicate_hold(
-    conn: AsyncConnection, now: float, user_id: str, destination: str
-) -> Held | None:
-    """As bot.store.ledger's: "duplicate" while in flight or placed in the window, else
-    "may_still_ring" for an ending that may have rung."""
-    in_flight = await _one(
-        conn,
-        "SELECT 1 FROM calls WHERE user_id = %s AND destination = %s AND outcome = %s"
-        " AND at > %s LIMIT 1",
-        [user_id, destination, PENDING, now - PENDING_LIMIT_SECONDS],
-    )
+    """Why a call may not go now, read in one statement; the same rules, in the same order,
+    as bot.store.ledger's (the pause, the duplicate guard, the user's budget, the app's)."""
+    facts = {
+        "user": user_id,
+        "destination": destination,
+        "pending": PENDING,
+        "rung": list(MAY_HAVE_RUNG),
+        "recent": now - PENDING_LIMIT_SECONDS,
+        "user_since": now - user_rate.seconds,
+        "pbx_since": now - pbx_rate.seconds,
+    }
+    row = await _one(conn, ADMISSION_FACTS, facts)  # type: ignore[arg-type]  # named params
+    assert row is not None  # one row, always (FROM a one-row table)
+    blocked_until, in_flight, last_ended, last_outcome, user_spent, pbx_spent = row
+    if blocked_until is not None and blocked_until > now:
+        return Held("pbx_cooldown", _ceil(blocked_until - now))
     if in_flight:
         return Held("duplicate", _ceil(DUPLICATE_WINDOW_SECONDS))
-    last = await _one(
-        conn,
-        "SELECT coalesce(finished_at, at) AS ended, outcome FROM calls WHERE user_id = %s"
-        " AND destination = %s AND outcome = ANY(%s) AND at > %s ORDER BY ended DESC LIMIT 1",
-        [user_id, destination, list(MAY_HAVE_RUNG), now - PENDING_LIMIT_SECONDS],
-    )
-    if last is None or last[0] <= now - DUPLICATE_WINDOW_SECONDS:
-        return None
-    reason = "duplicate" if last[1] == PLACED else "may_still_ring"
-    return Held(reason, _ceil(last[0] + DUPLICATE_WINDOW_SECONDS - now))
+    if last_ended is not None and last_ended > now - DUPLICATE_WINDOW_SECONDS:
+        reason = "duplicate" if last_outcome == PLACED else "may_still_ring"
+        return Held(reason, _ceil(last_ended + DUPLICATE_WINDOW_SECONDS - now))
+    if user_spent >= user_rate.count:
+        where = "user_id = %s AND sent = 1"
+        return Held("user_rate", await _slot_frees(conn, now, user_rate, where, [user_id]))
+    if pbx_spent >= pbx_rate.count:
+        return Held("pbx_rate", await _slot_frees(conn, now, pbx_rate, PBX_SPENT, []))
+    return None
 
 
 def _ceil(seconds: float) -> int:
@@ -291,17 +304,14 @@ async def _budget_used(
     return int(row[0]) if row else 0
 
 
-async def _budget_wait(
+async def _slot_frees(
     conn: AsyncConnection, now: float, rate: Rate, where: str, args: list[Any]
-) -> int | None:
-    """Seconds until the window frees a slot, or None when the budget is not spent."""
-    since = now - rate.seconds
-    if await _budget_used(conn, now, rate, where, args) < rate.count:
-        return None
+) -> int:
+    """Seconds until a spent budget's window frees a slot (read only when it is spent)."""
     oldest = await _one(
         conn,
         f"SELECT at FROM calls WHERE {where} AND at > %s ORDER BY at DESC LIMIT 1 OFFSET %s",
-        [*args, since, rate.count - 1],
+        [*args, now - rate.seconds, rate.count - 1],
     )
     assert oldest is not None
     return _ceil(oldest[0] + rate.seconds - now)
