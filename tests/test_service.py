@@ -339,6 +339,8 @@ async def test_an_outcome_never_recorded_is_named_when_stopping(
         "the outcome of 1 call(s) could not be recorded before stopping (calls 1): "
         "the next start records them as interrupted"
     ) in caplog.text
+    retrying = [t for t in asyncio.all_tasks() if "_keep_recording" in repr(t.get_coro())]
+    assert retrying == [], "the retry task outlived the last try at stopping"
 
 
 async def test_store_trouble_is_logged_once_not_once_per_refused_dial(

@@ -15,6 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -279,6 +280,11 @@ class DialService:
                 len(self._unrecorded),
                 ", ".join(str(call_id) for call_id in sorted(self._unrecorded)),
             )
+        retrying, self._retrying = self._retrying, None
+        if retrying is not None and not retrying.done():  # that was the last try
+            retrying.cancel()
+            with suppress(asyncio.CancelledError):
+                await retrying
 
     # --- reading what was asked for -----------------------------------------------------------
 
