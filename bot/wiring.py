@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -61,11 +61,11 @@ class Components:
     dialing: DialService
     linking: LinkService
     app: DialerApp
+    #: The one HTTP session for response_url replies (the app's respond() posts on it).
+    response_urls: ResponseUrls
     #: Links from the company directory (DIALER_EXTENSION_FIELD); None when it is unset.
     directory: DirectoryLinks | None = None
     profiles: SlackProfiles | None = None
-    #: The one HTTP session for response_url replies.
-    response_urls: ResponseUrls = field(default_factory=ResponseUrls)
 
     def web_app(self) -> web.Application:
         """HTTP mode's aiohttp application: POST /slack/events, GET /healthz and /metrics."""
@@ -244,7 +244,7 @@ def build(
         dialing,
         links,
         app,
+        response_urls,
         directory_links,
         profiles,
-        response_urls,
     )

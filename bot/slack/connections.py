@@ -255,8 +255,7 @@ class ConnectionGuard:
         self.report = Report(cap)
         self.open: dict[Connection, None] = {}  # insertion-ordered: oldest first
         self._closing = 0  # dropped, their file descriptor about to be released
-        self._opening = 0  # accepted, their protocol not yet made
-        self._connecting: set[asyncio.Task] = set()
+        self._connecting: set[asyncio.Task] = set()  # accepted, their protocol not yet made
         self._room = asyncio.Event()
 
     def protocol_factory(
@@ -268,7 +267,7 @@ class ConnectionGuard:
     @property
     def full(self) -> bool:
         """Whether the connections open or opening (not being dropped) fill the cap."""
-        return len(self.open) + self._opening - self._closing >= self.cap
+        return len(self.open) + len(self._connecting) - self._closing >= self.cap
 
     async def make_room(self) -> None:
         """Return once one more connection fits: drop the oldest idle or slowest one if needed."""
@@ -362,14 +361,12 @@ class ConnectionGuard:
     ) -> None:
         """Hand an accepted socket to asyncio; it counts against the cap from now on."""
         accepted.setblocking(False)
-        self._opening += 1
         task = loop.create_task(loop.connect_accepted_socket(factory, accepted))
         self._connecting.add(task)
         task.add_done_callback(partial(self._connected, accepted))
 
     def _connected(self, accepted: socket.socket, task: asyncio.Task) -> None:
         self._connecting.discard(task)
-        self._opening -= 1
         if task.cancelled() or task.exception() is not None:  # the client is already gone
             accepted.close()
 

@@ -9,7 +9,6 @@ dials that was a large share of the CPU spent after the acks. `ResponseUrls` kee
 from __future__ import annotations
 
 from collections.abc import Sequence
-from ssl import SSLContext
 from typing import Any
 
 import aiohttp
@@ -26,8 +25,7 @@ TIMEOUT_SECONDS = 30
 class ResponseUrls:
     """One aiohttp session for every response_url reply of the process."""
 
-    def __init__(self, ssl: SSLContext | None = None) -> None:
-        self._ssl = ssl
+    def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
@@ -58,17 +56,12 @@ class ResponseUrls:
             await self._session.close()
             self._session = None
 
-    @property
-    def ssl(self) -> SSLContext | None:
-        """The TLS context for Slack (None: the system's)."""
-        return self._ssl
-
 
 class SessionRespond(AsyncRespond):
     """Bolt's `respond()` for one response_url, posting on the shared session."""
 
     def __init__(self, *, response_url: str, urls: ResponseUrls) -> None:
-        super().__init__(response_url=response_url, ssl=urls.ssl)
+        super().__init__(response_url=response_url)
         self._urls = urls
 
     async def __call__(  # type: ignore[override]  # the arguments the bot's replies use
@@ -90,7 +83,6 @@ class SessionRespond(AsyncRespond):
         client = AsyncWebhookClient(
             url=self.response_url or "",
             session=self._urls.session(),
-            ssl=self.ssl,
             timeout=TIMEOUT_SECONDS,
         )
         return await client.send_dict(message)

@@ -263,20 +263,16 @@ class Database:
         try:
             now = os.stat(wal_path)
         except FileNotFoundError:
-            self._close_wal()  # every connection closed: the commits are in the file itself
-            return None if self._identity is None else self._main_descriptor()
+            # No -wal (or no file: ":memory:"): the last connection to close checkpointed the
+            # commits into the database file, and SQLite flushed it then.
+            self._close_wal()
+            return None
         if self._wal is not None and self._wal[1] == (now.st_dev, now.st_ino):
             return self._wal[0]
         self._close_wal()
         fd = os.open(wal_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         found = os.fstat(fd)
         self._wal = (fd, (found.st_dev, found.st_ino))
-        return fd
-
-    def _main_descriptor(self) -> int:
-        """The database file itself, opened for one flush (kept as the `_wal` to close)."""
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        self._wal = (fd, (-1, -1))  # never matches a -wal file: closed at the next sync
         return fd
 
     def _close_wal(self) -> None:

@@ -25,11 +25,6 @@ class GroupCommit:
         self._durable = 0
         self._flushing: asyncio.Future[int] | None = None
 
-    @property
-    def durable(self) -> int:
-        """The last commit known to be on the disk."""
-        return self._durable
-
     async def flushed(self, commit: int) -> None:
         """Return once `commit` is on the disk; raise the store's error if the flush failed."""
         while self._durable < commit:
