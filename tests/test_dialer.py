@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from bot.pbx import (
+    LANE_SIZE,
     ApiKeyMissing,
     ApiKeyRejected,
     CallPlaced,
@@ -29,6 +30,7 @@ from bot.pbx import (
     WebFonesClient,
     parse_retry_after,
 )
+from tests.fakes.pbx import FakePbx
 
 KEY = "wf-UNIT-7f3c9a1e-SECRET-d00dfeed"
 BASE = "https://pbx.example.test:2343"
@@ -551,3 +553,20 @@ async def test_no_more_requests_reach_the_pbx_at_once_than_the_bound(
         *(client.place_call("309", f"1580867{5300 + i}") for i in range(9))
     )
     assert len(placed) == 9 and most == 3
+
+
+async def test_a_burst_larger_than_one_lane_keeps_its_connections_for_the_next_wave() -> None:
+    """Calls past max_in_flight wait for a connection and then reuse it, never a new one.
+
+    Every new connection to a real PBX is a TLS handshake; httpcore 1.0 alone closed each idle
+    one whenever its pool held more than its keep-alive limit, so a burst's later waves paid one
+    per call. The calls are spread over small pools (lanes), each keeping every connection.
+    """
+    in_flight = 6 * LANE_SIZE  # more than httpcore's default keep-alive limit (50)
+    with FakePbx(latency=0.2) as pbx:
+        async with WebFonesClient(pbx.url, pbx.api_key, max_in_flight=in_flight) as client:
+            placed = await asyncio.gather(
+                *(client.place_call("309", f"1580867{i:04d}") for i in range(3 * in_flight))
+            )
+    assert len(placed) == 3 * in_flight and len(pbx.calls) == 3 * in_flight
+    assert pbx.connections_opened == in_flight

@@ -247,6 +247,8 @@ class FakePbx:
         self._scripted: deque[_Scripted] = deque()
         self._hangs: deque[float] = deque()
         self._connections: set[socket.socket] = set()
+        #: TCP connections accepted since start (a client that keeps them alive opens few).
+        self.connections_opened = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -345,6 +347,7 @@ class FakePbx:
         with self._lock:
             if add:
                 self._connections.add(conn)
+                self.connections_opened += 1
             else:
                 self._connections.discard(conn)
 
