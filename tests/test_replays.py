@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.slack.replays import IgnoreRepeats, describe, request_keys
+from bot.slack.replays import ACTED, ACTED_BATCH, IgnoreRepeats, describe, request_keys
 from bot.store import Store
 from bot.store.runner import StoreRunner
 from tests.fakes.signing import (
@@ -23,7 +24,7 @@ from tests.fakes.signing import (
     slash_command_payload,
     view_submission_payload,
 )
-from tests.test_store import read_only_connections
+from tests.test_store import Clock, read_only_connections
 
 URL = "https://hooks.slack.com/commands/T1/1/x"
 
@@ -134,3 +135,44 @@ async def test_a_retry_of_an_event_never_seen_is_handled(runner: StoreRunner) ->
     retry["x-slack-retry-num"] = "2"
     await guard.async_process(req=signed_request(body, **retry), resp=ok(), next=go_on)
     assert go_on.calls == 1
+
+
+async def test_a_burst_of_acks_marks_every_claim_acted_in_a_few_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mark per ack would be a write and a flush each; a burst's marks share a few writes.
+
+    Every claim is still marked: once its process is gone, another one sees a repeat.
+    """
+    path, clock = str(tmp_path / "dialer.db"), Clock()
+    first = Store(path, clock=clock)
+    first.processes.heartbeat()
+    writes: list[int] = []
+    mark = first.claims.acted
+    monkeypatch.setattr(
+        first.claims, "acted", lambda *keys: (writes.append(len(keys)), mark(*keys))
+    )
+    guard, go_on = IgnoreRepeats(StoreRunner(first)), Next()
+    burst = ACTED_BATCH + 100
+    requests = []
+    for i in range(burst):
+        body = slash_command_body(
+            "/dial", "310", user_id="U1", response_url=URL, trigger_id=f"T{i}"
+        )
+        requests.append(signed_request(body))
+        await guard.async_process(req=requests[-1], resp=ok(), next=go_on)
+    assert go_on.calls == burst
+    for request in requests[:10]:  # the first acks go out, and their marks are being written
+        request.context[ACTED]()
+    await asyncio.sleep(0)
+    for request in requests[10:]:  # the rest of the burst is acked meanwhile
+        request.context[ACTED]()
+    async with asyncio.timeout(10):
+        while sum(writes) < burst:
+            await asyncio.sleep(0.01)
+    assert sum(writes) == burst and len(writes) <= 3 and max(writes) <= ACTED_BATCH, writes
+    first.processes.leave()
+    clock.now += 20
+    second = Store(path, clock=clock)
+    second.processes.heartbeat()
+    assert not any(second.claims.claim(f"trigger:T{i}") for i in range(burst))

@@ -37,6 +37,9 @@ ENVELOPE_RETRY: ContextVar[dict[str, str] | None] = ContextVar("envelope_retry",
 #: The request context's key for "this request's claim is now an act" (called once acked).
 ACTED = "claim_acted"
 
+#: At most this many claims are marked acted in one write (SQLite's host parameters).
+ACTED_BATCH = 400
+
 #: How much of an identity is kept: Slack's are short; a longer one is cut, not refused.
 KEY_LIMIT = 120
 
@@ -98,6 +101,8 @@ class IgnoreRepeats(AsyncMiddleware):
         self._db = db
         self._trouble = False
         self._recording: set[asyncio.Task] = set()
+        self._unmarked: list[str] = []
+        self._marking: asyncio.Task | None = None
 
     async def async_process(
         self,
@@ -121,13 +126,27 @@ class IgnoreRepeats(AsyncMiddleware):
 
         A listener that did not ack within Slack's 3 s has failed the request in Slack's eyes,
         and Slack (or a load balancer) may resend it: that claim is left open for the resend.
+        Marks are written together: a burst's acks cost a few writes, not one each.
         """
-        task = asyncio.create_task(self._acted(keys))
-        self._recording.add(task)
-        task.add_done_callback(self._recording.discard)
+        self._unmarked.extend(keys)
+        if self._marking is None:
+            self._marking = asyncio.create_task(self._mark_acted())
+            self._recording.add(self._marking)
+            self._marking.add_done_callback(self._recording.discard)
 
-    async def _acted(self, keys: list[str]) -> None:
-        """Mark the claim done, so no other process takes it over (a failure is only logged)."""
+    async def _mark_acted(self) -> None:
+        """Mark every claim acted on so far done, in batches, until none is left unmarked."""
+        try:
+            await asyncio.sleep(0)  # the acks sent in this turn of the loop join the first write
+            while self._unmarked:
+                keys = self._unmarked[:ACTED_BATCH]
+                del self._unmarked[:ACTED_BATCH]
+                await self._write_acted(keys)
+        finally:
+            self._marking = None
+
+    async def _write_acted(self, keys: list[str]) -> None:
+        """Mark the claims done, so no other process takes them over (a failure is only logged)."""
         try:
             await self._db.run(self._db.store.claims.acted, *keys)
         except Exception as error:
