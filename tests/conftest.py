@@ -8,8 +8,16 @@ import pytest
 
 from tests.fakes.pbx import FakePbx
 from tests.fakes.slack import FakeSlack
+from tests.logging_state import logging_kept
 from tests.postgres import PostgresServer, running_server
 from tests.workspace import BOT_TOKEN, PBX_KEY, add_standard_users
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For a test that configures logging: put it back afterwards."""
+    with logging_kept():
+        yield
 
 
 @pytest.fixture

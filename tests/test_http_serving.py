@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import Iterator
 from unittest import mock
 
 import aiohttp
@@ -18,20 +16,6 @@ from bot.slack import connections
 from bot.slack.connections import connection_cap
 from bot.slack.http_server import create_web_app, listeners, serve_http
 from tests.botproc import free_port
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """logs.configure changes the root logger; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level, hook = root.handlers[:], root.level, sys.excepthook
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        sys.excepthook = hook
-        logging.captureWarnings(False)
 
 
 def web_app() -> web.Application:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -147,19 +145,6 @@ def test_bolt_suggestions_are_trimmed_to_the_first_line() -> None:
     finally:
         logger.removeHandler(handler)
     assert records[0].endswith("slack_bolt.test: Unhandled request ({'type': None})")
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level, hook = root.handlers[:], root.level, sys.excepthook
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        sys.excepthook = hook
-        logging.captureWarnings(False)
 
 
 @pytest.mark.usefixtures("restore_logging")

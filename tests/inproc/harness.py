@@ -656,11 +656,13 @@ def start_up(env: dict[str, str], monkeypatch: Any, capsys: Any) -> tuple[int, s
     only: a good configuration would go on to serve."""
     from bot.__main__ import main
     from tests.cliproc import SETTINGS
+    from tests.logging_state import logging_kept
 
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
     for name, value in {"DIALER_ENV_FILE": "/nonexistent/.env", **env}.items():
         monkeypatch.setenv(name, value)
     capsys.readouterr()
-    code = main([])
+    with logging_kept():  # main() points logging at this test's captured stderr
+        code = main([])
     return code, capsys.readouterr().err
