@@ -562,7 +562,8 @@ async def test_a_burst_larger_than_one_lane_keeps_its_connections_for_the_next_w
     one whenever its pool held more than its keep-alive limit, so a burst's later waves paid one
     per call. The calls are spread over small pools (lanes), each keeping every connection.
     """
-    in_flight = 6 * LANE_SIZE  # more than httpcore's default keep-alive limit (50)
+    in_flight = 60  # more than httpcore's default keep-alive limit (50), and several lanes
+    assert in_flight > 2 * LANE_SIZE
     with FakePbx(latency=0.2) as pbx:
         async with WebFonesClient(pbx.url, pbx.api_key, max_in_flight=in_flight) as client:
             placed = await asyncio.gather(
