@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from bot.pbx import (
-    LANE_SIZE,
     ApiKeyMissing,
     ApiKeyRejected,
     CallPlaced,
@@ -555,15 +554,14 @@ async def test_no_more_requests_reach_the_pbx_at_once_than_the_bound(
     assert len(placed) == 9 and most == 3
 
 
-async def test_a_burst_larger_than_one_lane_keeps_its_connections_for_the_next_wave() -> None:
+async def test_a_burst_larger_than_max_in_flight_reuses_its_connections() -> None:
     """Calls past max_in_flight wait for a connection and then reuse it, never a new one.
 
-    Every new connection to a real PBX is a TLS handshake; httpcore 1.0 alone closed each idle
-    one whenever its pool held more than its keep-alive limit, so a burst's later waves paid one
-    per call. The calls are spread over small pools (lanes), each keeping every connection.
+    Every new connection to a real PBX is a TLS handshake. (httpcore 1.0's pool closed an idle
+    connection whenever it held more than its keep-alive limit, 50 by default, so a burst's
+    later waves paid one per call.)
     """
-    in_flight = 60  # more than httpcore's default keep-alive limit (50), and several lanes
-    assert in_flight > 2 * LANE_SIZE
+    in_flight = 60
     with FakePbx(latency=0.2) as pbx:
         async with WebFonesClient(pbx.url, pbx.api_key, max_in_flight=in_flight) as client:
             placed = await asyncio.gather(

@@ -1,4 +1,4 @@
-"""WebFones Dialer API client: places calls over long-lived httpx connection pools (lanes).
+"""WebFones Dialer API client: places calls over one long-lived httpx.AsyncClient.
 
 Our exception hierarchy, modelled on httpx's own (`httpx/_exceptions.py`):
 
@@ -24,11 +24,9 @@ import contextlib
 import html
 import json
 import logging
-import math
 import re
-import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -37,15 +35,13 @@ from typing import Any, ClassVar, Self
 import httpx
 
 from bot.domain.outcomes import OUTCOMES, Outcome
+from bot.pbx.transport import AiohttpTransport
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "webfones-slack-dialer/0.1"
 CALL_PATH = "/dialer/call"
 MAX_BODY_BYTES = 64 * 1024
-#: Connections per lane (see _Lanes). Measured with 200 calls in flight, CPU per call: one
-#: pool of 200, 16 ms; lanes of 25, 2-3.5 ms; of 10, 1.4 ms; of 2 (or 1), 1.1 ms.
-LANE_SIZE = 2
 DETAIL_LIMIT = 200
 REDACTED = "[redacted]"
 
@@ -404,44 +400,6 @@ def _check_settings(base_url: str, api_key: str, total_timeout: float) -> None:
         raise ValueError("WebFones total_timeout must be positive")
 
 
-class _Lanes:
-    """Several small connection pools, each request on the least busy one.
-
-    httpcore 1.0's pool scans every connection it holds at each request and each release
-    (encode/httpcore#1035), and hands one idle connection to several waiting requests, all
-    but one of which then go round again: with hundreds of calls in flight one pool spends
-    more CPU on that than on the calls. Lanes of LANE_SIZE leave it nothing to scan or share;
-    an idle bot uses the first lane only, so single calls reuse its kept-alive connections.
-    """
-
-    def __init__(
-        self,
-        max_in_flight: int,
-        make_client: Callable[[int], httpx.AsyncClient],
-        *,
-        shared: bool = False,
-    ) -> None:
-        count = 1 if shared else max(1, math.ceil(max_in_flight / LANE_SIZE))
-        size = max(1, math.ceil(max_in_flight / count))
-        self._clients = [make_client(size) for _ in range(count)]
-        self._busy = [0] * count
-
-    @contextlib.contextmanager
-    def lease(self) -> Iterator[httpx.AsyncClient]:
-        """The client of the lane with the fewest requests in flight, held for one request."""
-        lane = self._busy.index(min(self._busy))
-        self._busy[lane] += 1
-        try:
-            yield self._clients[lane]
-        finally:
-            self._busy[lane] -= 1
-
-    async def aclose(self) -> None:
-        """Close every lane's connections."""
-        for client in self._clients:
-            await client.aclose()
-
-
 class WebFonesClient:
     """Places calls through POST {base_url}/dialer/call."""
 
@@ -464,40 +422,26 @@ class WebFonesClient:
         self._total_timeout = total_timeout
         self._connect_retries = max(0, connect_retries)
         self._retry_backoff = max(0.0, retry_backoff)
-        verify = httpx.create_ssl_context()  # read the system's certificates once, not per lane
         #: Requests at the PBX at once; the rest wait here, unsent, for at most total_timeout.
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
-        self._lanes = _Lanes(
-            max_in_flight,
-            lambda size: self._client(size, transport, verify),
-            shared=transport is not None,
-        )
-
-    def _client(
-        self, connections: int, transport: httpx.AsyncBaseTransport | None, verify: ssl.SSLContext
-    ) -> httpx.AsyncClient:
-        """One lane's client: its own pool of `connections`, every one kept alive between calls."""
-        return httpx.AsyncClient(
+        if transport is None:
+            # Idle connections expire before a Node-style server's 5 s keep-alive timeout, so a
+            # POST is not sent on a socket the PBX is closing (that failure is not retryable).
+            # No more connections than requests let through: none waits for a connection.
+            transport = AiohttpTransport(
+                max_connections=max(1, max_in_flight),
+                keepalive_expiry=4.0,
+                ssl_context=httpx.create_ssl_context(),
+            )
+        self._http = httpx.AsyncClient(
             base_url=self._base_url,
             headers={
-                "x-api-key": self._api_key,
+                "x-api-key": api_key,
                 "Content-Type": "application/json",
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
             },
-            timeout=httpx.Timeout(self._total_timeout, connect=self._connect_timeout),
-            # Idle connections expire before a Node-style server's 5 s keep-alive timeout, so a
-            # POST is not sent on a socket the PBX is closing (that failure is not retryable).
-            # No more connections than requests let through: nothing queues inside httpcore.
-            # Every connection may stay: httpcore 1.0 closes an idle one whenever the pool
-            # holds more than max_keepalive_connections, busy or not, and a burst's next wave
-            # would pay a new connection (and TLS handshake) per call.
-            limits=httpx.Limits(
-                max_connections=connections,
-                max_keepalive_connections=connections,
-                keepalive_expiry=4.0,
-            ),
-            verify=verify,
+            timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
             transport=transport,
             follow_redirects=False,
         )
@@ -543,7 +487,7 @@ class WebFonesClient:
 
     async def aclose(self) -> None:
         """Close the pooled connections; the client cannot be used afterwards."""
-        await self._lanes.aclose()
+        await self._http.aclose()
 
     async def _exchange(self, method: str, payload: dict[str, str] | None) -> _Reply:
         """Wait for a free slot (unsent), then send one request under its own deadline."""
@@ -606,9 +550,8 @@ class WebFonesClient:
         # Let a slow connect fail as ConnectTimeout (not sent) just before the deadline hits.
         connect = min(self._connect_timeout, max(time_left - 0.05, 0.001))
         timeout = httpx.Timeout(time_left, connect=connect)
-        with self._lanes.lease() as http:
-            async with http.stream(method, CALL_PATH, json=payload, timeout=timeout) as response:
-                body = await _read_capped(response)
+        async with self._http.stream(method, CALL_PATH, json=payload, timeout=timeout) as response:
+            body = await _read_capped(response)
         text = body.decode("utf-8", errors="replace")
         return _Reply(
             response.status_code, _json_object(text), text, response.headers.get("Retry-After")
