@@ -17,6 +17,7 @@ from tests.fakes.socket_mode import FakeSocketMode
 
 BASELINE_SCRIPT = ROOT / "bench" / "baseline_app.py"
 FLOOR_SCRIPT = ROOT / "bench" / "floor_app.py"
+BOLT_FLOOR_SCRIPT = ROOT / "bench" / "bolt_floor_app.py"
 
 
 def read_rss_kb(pid: int) -> int | None:
@@ -233,6 +234,13 @@ class FloorApp(ScriptApp):
 
     name = "floor"
     script = FLOOR_SCRIPT
+
+
+class BoltFloorApp(ScriptApp):
+    """bench/bolt_floor_app.py: Bolt's AsyncApp with a /dial that acks at once."""
+
+    name = "bolt-floor"
+    script = BOLT_FLOOR_SCRIPT
 
 
 class ReplicatedApp(AppUnderTest):

@@ -24,8 +24,8 @@ CPU_GROWTH_TARGET = 1.5
 FINAL_P50_TARGET = 6.0
 
 #: The order apps appear in within a table: ours first, then what it is compared with.
-APP_ORDER = ("ours", "replicas", "before", "floor", "baseline")
-#: Apps that dial: they have final replies and PBX calls (the floor only acks).
+APP_ORDER = ("ours", "replicas", "before", "bolt-floor", "floor", "baseline")
+#: Apps that dial: they have final replies and PBX calls (the floors only ack).
 DIALING_APPS = frozenset({"ours", "replicas", "before", "baseline"})
 
 
@@ -204,7 +204,7 @@ def summarize(results: Sequence[PhaseResult]) -> list[Summary]:
     sizes = sorted({n for _, _, n in summaries})
     for (mode, app, n), summary in summaries.items():
         floor = summaries.get((mode, "floor", n))
-        if floor is not None and app in ("ours", "before"):
+        if floor is not None and app in ("ours", "before", "bolt-floor"):
             summary.floor_ratio = ratio(summary.ack_p99, floor.ack_p99)
         smallest = next((s for s in sizes if (mode, app, s) in summaries), None)
         if smallest is not None and smallest != n:
@@ -483,8 +483,10 @@ How it is measured (all on loopback, nothing leaves the machine):
   `/dial` written the way Bolt's getting-started guide reads; *floor* is `bench/floor_app.py`,
   a bare aiohttp server (same listen backlog as ours) that checks the Slack signature with
   slack_sdk's `SignatureVerifier` and answers `200` at once: what any app must spend on a
-  request on this machine under this load. The floor is HTTP only: there is no floor for Socket
-  Mode.
+  request on this machine under this load; *bolt-floor* is `bench/bolt_floor_app.py`, Bolt's
+  `AsyncApp` on its aiohttp adapter with a `/dial` that acks at once: what Bolt itself adds
+  (its request parsing, middleware and listener dispatch) before any listener's work. The floors
+  are HTTP only: there is no floor for Socket Mode.
 - **Each phase** starts a fresh app process with a fresh fake PBX (`tests/fakes/pbx.py`, latency
   as above), fake Slack Web API and response_url catcher (`tests/fakes/slack.py`) and, in Socket
   Mode, the fake Socket Mode server (`tests/fakes/socket_mode.py`). N users are linked before
@@ -499,14 +501,14 @@ How it is measured (all on loopback, nothing leaves the machine):
   time from each envelope's actual send to its envelope ack arriving (`FakeSocketMode.ack_latency`);
   no ack within 10 s is "never".
 - **acked ≤3 s** is what Slack needs; later or failed acks show the user `operation_timeout`.
-- **ack p99 ÷ floor's** = the median of ours' (or before's) p99 over the median of the floor's,
-  both from the same rounds.
+- **ack p99 ÷ floor's** = the median of ours' (or before's, or bolt-floor's) p99 over the median
+  of the floor's, all from the same rounds.
 - **final** = time from the request to the first post on its response_url; the phase waits for all
   of them for at most the phase cap (`--phase-timeout`, default 30 s, from the burst), then the
-  app is stopped (ours: SIGTERM; baseline and floor: SIGKILL).
+  app is stopped (ours: SIGTERM; baseline and the floors: SIGKILL).
 - **placed once / duplicates** = users the fake PBX placed exactly one call for / more than one.
 - **CPU per dial** = the app process's user + system CPU time (from /proc) from the burst to the
-  last final reply (the floor: to the last ack; an app that misses replies: to the phase cap),
+  last final reply (the floors: to the last ack; an app that misses replies: to the phase cap),
   divided by N.
 - Percentiles are nearest-rank over all N requests of a round; a request that never got a
   (successful) ack or final reply ranks last, so a "never" p99 means more than 1% never got one.
@@ -537,6 +539,7 @@ APP_WORDS = {
     "HTTP mode, on one Socket Mode app in Socket Mode (*replicas*)",
     "before": "our app from another checkout (*before*)",
     "floor": "a floor that checks the signature and answers at once (*floor*, HTTP only)",
+    "bolt-floor": "Bolt's AsyncApp with a /dial that acks at once (*bolt-floor*, HTTP only)",
     "baseline": "a baseline written the way Bolt's getting-started guide reads (*baseline*)",
 }
 

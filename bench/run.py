@@ -18,6 +18,7 @@ from bench import report
 from bench.apps import (
     AppUnderTest,
     BaselineApp,
+    BoltFloorApp,
     FloorApp,
     OurApp,
     ReplicatedApp,
@@ -51,10 +52,12 @@ REQUEST_TIMEOUT = 10.0
 COMMAND = "python -m bench"
 DEFAULT_SIZES = "200,500"
 DEFAULT_ROUNDS = 5
-DEFAULT_APPS = "ours,baseline,floor"
+DEFAULT_APPS = "ours,baseline,floor,bolt-floor"
 DEFAULT_PHASE_TIMEOUT = 30.0
 DEFAULT_BASELINE_ONCE_ABOVE = 200
-APPS = ("ours", "before", "floor", "baseline")
+APPS = ("ours", "before", "floor", "bolt-floor", "baseline")
+#: Apps with no Socket Mode to run: they serve Slack's HTTP requests only.
+HTTP_ONLY = frozenset({"floor", "bolt-floor"})
 
 
 def users(n: int) -> list[tuple[str, str]]:
@@ -201,6 +204,8 @@ def run_phase(
             app = ReplicatedApp(env, replicas)
         elif app_name == "floor":
             app = FloorApp(env, workdir / f"{name}.log")
+        elif app_name == "bolt-floor":
+            app = BoltFloorApp(env, workdir / f"{name}.log")
         else:
             env["BASELINE_LINKS"] = ",".join(f"{user}={ext}" for user, ext in linked)
             app = BaselineApp(env, workdir / f"{name}.log")
@@ -250,7 +255,7 @@ def schedule(
     """Every phase in the order it runs: (round, N, mode, app).
 
     Within each (round, N, mode) the apps take turns, their order rotated by one each round, so
-    whatever else the machine is doing hits every app alike. The floor runs in HTTP mode only;
+    whatever else the machine is doing hits every app alike. The floors run in HTTP mode only;
     the baseline, whose every phase waits out the phase cap, runs above `baseline_once_above`
     in the first round only.
     """
@@ -261,7 +266,7 @@ def schedule(
         for n in sizes:
             for mode in modes:
                 for app in turn:
-                    if app == "floor" and mode != "http":
+                    if app in HTTP_ONLY and mode != "http":
                         continue
                     if app == "baseline" and n > baseline_once_above and round_number > 1:
                         continue
@@ -306,7 +311,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--apps",
         default=DEFAULT_APPS,
-        help=f"comma-separated: ours, baseline, floor (default {DEFAULT_APPS})",
+        help=f"comma-separated: ours, baseline, floor, bolt-floor (default {DEFAULT_APPS})",
     )
     parser.add_argument(
         "--before",
@@ -375,8 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     apps = [a.strip() for a in args.apps.split(",") if a.strip()]
-    if not set(modes) <= {"http", "socket"} or not set(apps) <= {"ours", "baseline", "floor"}:
-        print("--modes takes http,socket and --apps takes ours,baseline,floor", file=sys.stderr)
+    if not set(modes) <= {"http", "socket"} or not set(apps) <= set(APPS) - {"before"}:
+        print(
+            "--modes takes http,socket and --apps takes ours,baseline,floor,bolt-floor",
+            file=sys.stderr,
+        )
         return 2
     if args.rounds < 1:
         print("--rounds takes 1 or more", file=sys.stderr)

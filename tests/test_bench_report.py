@@ -30,7 +30,7 @@ def phase(
         for i, (a, f) in enumerate(zip(acks, finals, strict=True))
     ]
     if calls is None:
-        calls = {r.extension: 1 for r in requests} if app != "floor" else {}
+        calls = {r.extension: 1 for r in requests} if app in report.DIALING_APPS else {}
     return report.PhaseResult(
         mode=mode,
         app=app,
@@ -77,6 +77,7 @@ def test_summary_takes_medians_worst_counts_floor_ratio_and_cpu_growth() -> None
         phase("floor", 2, [0.05, 0.2], round_number=1),
         phase("floor", 2, [0.05, 0.1], round_number=2),
         phase("floor", 2, [0.05, 0.15], round_number=3),
+        phase("bolt-floor", 2, [0.05, 0.3], round_number=1),
         phase("ours", 1, [0.1], finals=[2.5], cpu_seconds=0.002),
     ]
     summaries = {(s.app, s.n): s for s in report.summarize(results)}
@@ -89,10 +90,14 @@ def test_summary_takes_medians_worst_counts_floor_ratio_and_cpu_growth() -> None
     assert ours.smallest_n == 1
     assert ours.cpu_growth == pytest.approx(3.0 / 2.0)
     assert summaries[("floor", 2)].floor_ratio is None
-    # Tables list the smaller burst first, and ours before the floor.
+    # Bolt's own share: the Bolt floor's p99 over the floor's; it dials nothing, so no targets.
+    assert summaries[("bolt-floor", 2)].floor_ratio == pytest.approx(0.3 / 0.15)
+    assert "bolt-floor" not in report.targets_text(list(summaries.values()))
+    # Tables list the smaller burst first, and ours before the floors.
     assert [(s.app, s.n) for s in report.summarize(results)] == [
         ("ours", 1),
         ("ours", 2),
+        ("bolt-floor", 2),
         ("floor", 2),
     ]
 
@@ -159,9 +164,11 @@ def test_a_dial_never_acked_or_placed_twice_misses() -> None:
 
 
 def test_schedule_interleaves_and_bounds_the_baseline() -> None:
-    phases = schedule(3, [200, 500], ["http", "socket"], ["ours", "floor", "baseline"], 200)
-    # The floor is HTTP only.
-    assert not [p for p in phases if p[3] == "floor" and p[2] == "socket"]
+    apps = ["ours", "floor", "baseline", "bolt-floor"]
+    phases = schedule(3, [200, 500], ["http", "socket"], apps, 200)
+    # The floors are HTTP only.
+    assert not [p for p in phases if p[3] in ("floor", "bolt-floor") and p[2] == "socket"]
+    assert len([p for p in phases if p[3] == "bolt-floor"]) == 6
     # The baseline runs every round at 200, only in round 1 at 500.
     assert sorted(r for r, n, _, app in phases if app == "baseline" and n == 500) == [1, 1]
     assert sorted(r for r, n, _, app in phases if app == "baseline" and n == 200) == [
@@ -174,7 +181,7 @@ def test_schedule_interleaves_and_bounds_the_baseline() -> None:
     ]
     # Each round rotates who goes first.
     firsts = [next(app for r, _, _, app in phases if r == k) for k in (1, 2, 3)]
-    assert firsts == ["ours", "floor", "baseline"]
+    assert firsts == ["ours", "floor", "baseline"]  # rotated by one a round
 
 
 def test_command_line_names_only_what_differs_from_the_defaults() -> None:
