@@ -68,7 +68,7 @@ async def test_a_malformed_request_is_a_400_and_one_short_line(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1, lines
     assert "WARNING aiohttp.server: refused a malformed HTTP request (" in lines[0]
-    # aiohttp 3.9 (the floor) does not hand the filter the peer's address; later ones do.
+    # aiohttp before 3.11.12 does not hand the filter the peer's address; later ones do.
     where = "from 127.0.0.1" if AIOHTTP_NAMES_THE_PEER else "from "
     assert where in lines[0] and len(lines[0]) < 300
     assert (
@@ -172,4 +172,8 @@ async def test_a_thousand_drops_and_accept_failures_are_two_lines_not_a_thousand
 
 
 #: Whether this aiohttp's server error log carries the client's address (3.10 and later).
-AIOHTTP_NAMES_THE_PEER = tuple(int(part) for part in aiohttp.__version__.split(".")[:2]) >= (3, 10)
+AIOHTTP_NAMES_THE_PEER = tuple(int(part) for part in aiohttp.__version__.split(".")[:3]) >= (
+    3,
+    11,
+    12,
+)

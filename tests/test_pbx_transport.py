@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 import httpx
 import pytest
+import yarl
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from bot.pbx import PbxError, PbxTimeout, PbxUnreachable, WebFonesClient
 from bot.pbx.transport import httpx_error
@@ -23,6 +25,11 @@ from tests.fakes.pbx import FakePbx
 
 KEY = "wf-TRANSPORT-0c1d-SECRET"
 SUCCESS = json.dumps({"status": "200", "message": "Success"}).encode()
+PROXY_VARIABLES = [
+    name
+    for scheme in ("http", "https", "all", "no")
+    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY")
+]
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -172,7 +179,7 @@ async def test_a_proxy_named_in_the_environment_carries_the_call(
         await writer.drain()
 
     server = await serve(proxy)
-    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
     async with WebFonesClient("http://pbx.example.test:2343", KEY) as client:
@@ -189,6 +196,71 @@ async def test_a_proxy_named_in_the_environment_carries_the_call(
 
 
 @pytest.mark.parametrize(
+    "named",
+    [{"HTTP_PROXY": "127.0.0.1:{port}"}, {"ALL_PROXY": "http://127.0.0.1:{port}"}],
+    ids=["no-scheme", "all-proxy"],
+)
+async def test_a_proxy_is_read_as_httpx_reads_it(
+    named: dict[str, str],
+    serve: Callable[[Handler], Awaitable[RawServer]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "host:port" is an http:// proxy, and ALL_PROXY stands for every scheme."""
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        writer.write(answer(SUCCESS))
+        await writer.drain()
+
+    server = await serve(proxy)
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in named.items():
+        monkeypatch.setenv(name, value.format(port=server.port))
+    async with WebFonesClient("http://pbx.example.test:2343", KEY) as client:
+        assert (await client.place_call("309", "15808675309")).status == 200
+    assert server.requests[0].startswith(b"POST http://pbx.example.test:2343/dialer/call ")
+
+
+async def test_a_socks_proxy_is_refused_unsent_without_repeating_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SOCKS proxy taken for an HTTP one would get the request, API key and all, in clear."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://dialer:hunter2@127.0.0.1:1080")
+    async with WebFonesClient("https://pbx.example.test", KEY) as client:
+        with pytest.raises(PbxUnreachable) as caught:
+            await client.place_call("309", "15808675309")
+    assert caught.value.sent is False
+    assert "not an http(s):// proxy" in caught.value.detail
+    assert "hunter2" not in str(caught.value) and "hunter2" not in caught.value.detail
+
+
+async def test_a_failure_never_carries_the_key_in_its_chain(
+    serve: Callable[[Handler], Awaitable[RawServer]],
+) -> None:
+    """A ClientResponseError is not chained to the client's error: its repr holds the
+    request's headers, and the API key is one of them."""
+
+    async def garbled(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        writer.write(b"HTTP/1.1 OK-ish\r\n\r\n")
+        await writer.drain()
+
+    server = await serve(garbled)
+    async with WebFonesClient(f"http://127.0.0.1:{server.port}", KEY) as client:
+        with pytest.raises(PbxError) as caught:
+            await client.place_call("309", "15808675309")
+    assert caught.value.sent is True and len(server.requests) == 1
+    error: BaseException | None = caught.value
+    while error is not None:
+        assert not isinstance(error, aiohttp.ClientResponseError), repr(error)
+        assert KEY not in repr(error) and KEY not in str(error)
+        error = error.__cause__ or error.__context__
+
+
+@pytest.mark.parametrize(
     ("error", "meaning"),
     [
         (aiohttp.ConnectionTimeoutError("connect"), httpx.ConnectTimeout),
@@ -196,6 +268,16 @@ async def test_a_proxy_named_in_the_environment_carries_the_call(
             aiohttp.ClientConnectorError(
                 aiohttp.client_reqrep.ConnectionKey("h", 1, False, True, None, None, None),
                 ConnectionRefusedError(111, "refused"),
+            ),
+            httpx.ConnectError,
+        ),
+        (
+            aiohttp.ClientHttpProxyError(
+                aiohttp.RequestInfo(
+                    yarl.URL("https://pbx.example.test"), "CONNECT", CIMultiDictProxy(CIMultiDict())
+                ),
+                (),
+                status=407,
             ),
             httpx.ConnectError,
         ),

@@ -14,21 +14,23 @@ sent twice.
 
 from __future__ import annotations
 
-import contextlib
 import select
 import ssl
 import urllib.request
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
+
+T = TypeVar("T")
 
 #: aiohttp's errors, most specific first, and the httpx error each one is raised as.
 ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),  # no connection in time: not sent
     (aiohttp.ClientConnectorError, httpx.ConnectError),  # refused, unreachable, TLS: not sent
+    (aiohttp.ClientHttpProxyError, httpx.ConnectError),  # the proxy refused the tunnel: not sent
     (aiohttp.InvalidURL, httpx.UnsupportedProtocol),  # not a URL we can send to: not sent
     (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
     (aiohttp.ServerTimeoutError, httpx.ReadTimeout),  # connected, then no answer in time
@@ -46,16 +48,38 @@ def httpx_error(error: BaseException, request: httpx.Request) -> httpx.Transport
     return None
 
 
-@contextlib.contextmanager
-def _as_httpx(request: httpx.Request) -> Iterator[None]:
-    """Raise aiohttp's errors as httpx's (see ERRORS)."""
+async def _as_httpx(awaitable: Awaitable[T], request: httpx.Request) -> T:
+    """Await it, raising aiohttp's errors as httpx's (see ERRORS).
+
+    An error about an answer (ClientResponseError) holds the request's headers, the API key
+    among them, in its repr: it is not chained to the httpx error, nor left as its context.
+    The others (an OSError and its errno, which `check` words for the operator) are its cause.
+    """
     try:
-        yield
+        return await awaitable
     except Exception as error:
-        mapped = httpx_error(error, request)
-        if mapped is None:
+        failure = httpx_error(error, request)
+        if failure is None:
             raise
-        raise mapped from error
+        cause = None if isinstance(error, aiohttp.ClientResponseError) else error
+    raise failure from cause
+
+
+def environment_proxy(url: httpx.URL) -> str | None:
+    """The proxy the environment names for this URL (HTTPS_PROXY, ALL_PROXY, NO_PROXY…), as
+    httpx reads them; UnsupportedProtocol for one that is not an http:// or https:// proxy."""
+    proxies = urllib.request.getproxies_environment()
+    named = proxies.get(url.scheme) or proxies.get("all")
+    if not named or urllib.request.proxy_bypass_environment(url.host):
+        return None
+    if "://" not in named:
+        named = f"http://{named}"  # as httpx does for "proxy.example:3128"
+    if named.split("://", 1)[0].lower() not in ("http", "https"):
+        # Never the value: it may hold a password.
+        raise httpx.UnsupportedProtocol(
+            f"the proxy the environment names for {url.scheme}:// is not an http(s):// proxy"
+        )
+    return named
 
 
 def _closed_by_peer(connection: aiohttp.connector.Connection) -> bool:
@@ -102,9 +126,9 @@ class _Body(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _as_httpx(self._request):
-            async for chunk in self._response.content.iter_any():
-                yield chunk
+        chunks = self._response.content.iter_any()
+        while (chunk := await _as_httpx(anext(chunks, None), self._request)) is not None:
+            yield chunk
 
     async def aclose(self) -> None:
         self._response.release()  # kept alive when read to the end, else closed
@@ -114,9 +138,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests on one aiohttp session (opened on first use, in the running loop).
 
     It holds at most `max_connections` connections and keeps idle ones for
-    `keepalive_expiry` seconds. A proxy named in the environment (HTTPS_PROXY, NO_PROXY…) is
-    used as httpx would, read once per host: aiohttp's own trust_env would read ~/.netrc and
-    the environment again, on a thread, for every request.
+    `keepalive_expiry` seconds. A proxy named in the environment is used as httpx would, read
+    once per host (environment_proxy): aiohttp's own trust_env would read ~/.netrc and the
+    environment again, on a thread, for every request.
     """
 
     def __init__(
@@ -141,37 +165,38 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     def _proxy(self, url: httpx.URL) -> str | None:
-        """The proxy the environment names for this URL's scheme and host, if any."""
+        """The environment's proxy for this URL's scheme and host, looked up once."""
         key = (url.scheme, url.host)
         if key not in self._proxies:
-            named = urllib.request.getproxies_environment().get(url.scheme)
-            bypassed = named is not None and urllib.request.proxy_bypass_environment(url.host)
-            self._proxies[key] = None if bypassed else named
+            self._proxies[key] = environment_proxy(url)
         return self._proxies[key]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send one request; answer with its status and headers, the body still to read."""
         timeout = request.extensions.get("timeout", {})
-        with _as_httpx(request):
-            response = await self._opened().request(
-                request.method,
-                str(request.url),
-                headers=[
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
-                ],
-                data=request.content or None,
-                allow_redirects=False,
-                proxy=self._proxy(request.url),
-                timeout=aiohttp.ClientTimeout(
-                    total=None, connect=timeout.get("connect"), sock_read=timeout.get("read")
-                ),
-            )
+        sending = self._opened().request(
+            request.method,
+            str(request.url),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+            data=request.content or None,
+            allow_redirects=False,
+            proxy=self._proxy(request.url),
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=timeout.get("connect"), sock_read=timeout.get("read")
+            ),
+        )
+        response = await _as_httpx(sending, request)
+        version = (
+            f"HTTP/{response.version.major}.{response.version.minor}"
+            if response.version
+            else "HTTP/1.1"
+        )
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
             stream=_Body(response, request),
             request=request,
-            extensions={"http_version": b"HTTP/1.1"},
+            extensions={"http_version": version.encode()},
         )
 
     async def aclose(self) -> None:
