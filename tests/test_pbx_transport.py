@@ -168,31 +168,39 @@ async def test_a_compressed_answer_is_read_and_the_connection_kept(
     assert (len(server.requests), server.connections) == (2, 1)
 
 
-async def test_a_proxy_named_in_the_environment_carries_the_call(
+@pytest.fixture
+async def proxy(
     serve: Callable[[Handler], Awaitable[RawServer]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As with httpx's own transport: HTTP_PROXY is used, and NO_PROXY is honoured."""
+) -> RawServer:
+    """A loopback HTTP proxy answering Success once per connection; no proxy named yet."""
 
-    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await server.read_request(reader)
         writer.write(answer(SUCCESS))
         await writer.drain()
 
-    server = await serve(proxy)
+    server = await serve(answer_once)
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+    return server
+
+
+async def test_a_proxy_named_in_the_environment_carries_the_call(
+    proxy: RawServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with httpx's own transport: HTTP_PROXY is used, and NO_PROXY is honoured."""
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
     async with WebFonesClient("http://pbx.example.test:2343", KEY) as client:
         placed = await client.place_call("309", "15808675309")
     assert placed.status == 200
-    assert server.requests[0].startswith(b"POST http://pbx.example.test:2343/dialer/call ")
+    assert proxy.requests[0].startswith(b"POST http://pbx.example.test:2343/dialer/call ")
 
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     async with WebFonesClient(url, KEY, connect_retries=0) as client:
         with pytest.raises(PbxUnreachable):  # straight to the (absent) PBX, not the proxy
             await client.place_call("309", "15808675309")
-    assert len(server.requests) == 1
+    assert len(proxy.requests) == 1
 
 
 @pytest.mark.parametrize(
@@ -201,25 +209,14 @@ async def test_a_proxy_named_in_the_environment_carries_the_call(
     ids=["no-scheme", "all-proxy"],
 )
 async def test_a_proxy_is_read_as_httpx_reads_it(
-    named: dict[str, str],
-    serve: Callable[[Handler], Awaitable[RawServer]],
-    monkeypatch: pytest.MonkeyPatch,
+    named: dict[str, str], proxy: RawServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ "host:port" is an http:// proxy, and ALL_PROXY stands for every scheme."""
-
-    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await server.read_request(reader)
-        writer.write(answer(SUCCESS))
-        await writer.drain()
-
-    server = await serve(proxy)
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    """A proxy named as host:port is an http:// one; ALL_PROXY stands for every scheme."""
     for name, value in named.items():
-        monkeypatch.setenv(name, value.format(port=server.port))
+        monkeypatch.setenv(name, value.format(port=proxy.port))
     async with WebFonesClient("http://pbx.example.test:2343", KEY) as client:
         assert (await client.place_call("309", "15808675309")).status == 200
-    assert server.requests[0].startswith(b"POST http://pbx.example.test:2343/dialer/call ")
+    assert proxy.requests[0].startswith(b"POST http://pbx.example.test:2343/dialer/call ")
 
 
 async def test_a_socks_proxy_is_refused_unsent_without_repeating_its_password(
