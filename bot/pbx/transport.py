@@ -2,7 +2,7 @@
 
 httpx's own transport (httpcore on anyio) costs about 1.1 ms of CPU per call with a burst's
 hundreds in flight, a third of what the bot spends on a whole dial; aiohttp, which the bot
-already runs for Slack, about 0.4 ms (BENCHMARKS.md, issue 16). httpx still builds the
+already runs for Slack, about 0.55 ms (BENCHMARKS.md, issue 16). httpx still builds the
 request and reads the answer, and a test still swaps in `httpx.MockTransport`.
 
 aiohttp's errors become httpx's so the client can tell a call that never left this process
