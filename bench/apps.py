@@ -15,10 +15,6 @@ from tests.botproc import ROOT, BotProcess, free_port
 from tests.fakes.proxy import RoundRobinProxy
 from tests.fakes.socket_mode import FakeSocketMode
 
-BASELINE_SCRIPT = ROOT / "bench" / "baseline_app.py"
-FLOOR_SCRIPT = ROOT / "bench" / "floor_app.py"
-BOLT_FLOOR_SCRIPT = ROOT / "bench" / "bolt_floor_app.py"
-
 
 def read_rss_kb(pid: int) -> int | None:
     """VmRSS of a process in kB from /proc, or None when it is gone."""
@@ -160,10 +156,11 @@ class OurApp(AppUnderTest):
 
 
 class ScriptApp(AppUnderTest):
-    """A one-file app run as `python SCRIPT`; ready is its port answering or socket connecting."""
+    """A one-file app run as `python -m MODULE` from the repository root; ready is its port
+    answering or socket connecting."""
 
     name = ""
-    script = BASELINE_SCRIPT
+    module = "bench.baseline_app"
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -189,7 +186,7 @@ class ScriptApp(AppUnderTest):
         with open(self.log_path, "wb") as log:
             self.started_at = time.monotonic()
             self.proc = subprocess.Popen(
-                [sys.executable, str(self.script)],
+                [sys.executable, "-m", self.module],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -226,21 +223,21 @@ class BaselineApp(ScriptApp):
     """bench/baseline_app.py: /dial the way Bolt's getting-started guide reads."""
 
     name = "baseline"
-    script = BASELINE_SCRIPT
+    module = "bench.baseline_app"
 
 
 class FloorApp(ScriptApp):
     """bench/floor_app.py: a bare aiohttp server that checks the signature and answers at once."""
 
     name = "floor"
-    script = FLOOR_SCRIPT
+    module = "bench.floor_app"
 
 
 class BoltFloorApp(ScriptApp):
     """bench/bolt_floor_app.py: Bolt's AsyncApp with a /dial that acks at once."""
 
     name = "bolt-floor"
-    script = BOLT_FLOOR_SCRIPT
+    module = "bench.bolt_floor_app"
 
 
 class ReplicatedApp(AppUnderTest):

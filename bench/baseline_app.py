@@ -5,7 +5,7 @@ the same settings as the bot (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_T
 SLACK_API_URL, WEBFONES_API_KEY, WEBFONES_BASE_URL, PORT) plus BASELINE_LINKS, a
 comma-separated user->extension map like "U0123ABCD=309,U0456EFGH=310".
 
-    python bench/baseline_app.py   # Socket Mode if SLACK_APP_TOKEN is set, else app.start(PORT)
+    python -m bench.baseline_app  # Socket Mode if SLACK_APP_TOKEN is set, else app.start(PORT)
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ authorization), listener matching and the ack. Our app's ack p99 over this one i
 work before the ack costs. Authorization is a fixed answer (no auth.test), so no Web API call
 is made. HTTP only. It reads SLACK_SIGNING_SECRET and PORT.
 
-    python bench/bolt_floor_app.py
+    python -m bench.bolt_floor_app
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
-PATH = "/slack/events"
+from bench.floor_app import PATH, serve
 
 
 async def authorize(**_: object) -> AuthorizeResult:
@@ -45,17 +45,8 @@ def create_app(signing_secret: str) -> web.Application:
 
 
 def main() -> None:
-    """Serve on 0.0.0.0:PORT with the listen backlog our app uses (1024)."""
-    app = create_app(os.environ["SLACK_SIGNING_SECRET"])
-    web.run_app(
-        app,
-        host="0.0.0.0",
-        port=int(os.environ.get("PORT", "3000")),
-        backlog=1024,
-        access_log=None,
-        print=None,
-        reuse_address=True,
-    )
+    """The Bolt floor, served as the floor is."""
+    serve(create_app(os.environ["SLACK_SIGNING_SECRET"]))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ nothing else, served the way our app serves (aiohttp, same listen backlog, no ac
 ack latency under a burst is what the machine and the load itself cost. There is no floor for
 Socket Mode. It reads SLACK_SIGNING_SECRET and PORT.
 
-    python bench/floor_app.py
+    python -m bench.floor_app
 """
 
 from __future__ import annotations
@@ -34,19 +34,22 @@ def create_app(signing_secret: str) -> web.Application:
     return app
 
 
-def main() -> None:
-    """Serve on 0.0.0.0:PORT with the listen backlog our app uses (1024)."""
-    app = create_app(os.environ["SLACK_SIGNING_SECRET"])
-    port = int(os.environ.get("PORT", "3000"))
+def serve(app: web.Application) -> None:
+    """Serve on 0.0.0.0:PORT with the listen backlog our app uses (1024), no access log."""
     web.run_app(
         app,
         host="0.0.0.0",
-        port=port,
+        port=int(os.environ.get("PORT", "3000")),
         backlog=1024,
         access_log=None,
         print=None,
         reuse_address=True,
     )
+
+
+def main() -> None:
+    """The floor, served as our app is."""
+    serve(create_app(os.environ["SLACK_SIGNING_SECRET"]))
 
 
 if __name__ == "__main__":
